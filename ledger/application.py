@@ -1,0 +1,438 @@
+"""The ledger's application service: one method, ``submit``, for every signed command.
+
+A use case is: parse the signed payload, check the signer against the key registry (enrolled,
+unrevoked, right role and department), check the body and every invariant, then save the
+events of every aggregate it touches in one atomic write together with its idempotency key.
+Guards raise a named ``LedgerError`` before anything is triggered, so a refused command
+records nothing. A command whose idempotency key was seen before records nothing new and
+returns the first result, also after a restart (the key is stored in the same transaction).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from typing import Any, ClassVar, Protocol, runtime_checkable
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import IntegrityError
+
+from ledger import ids
+from ledger.accounts import Account, Fund, Program, Store, deltas_for
+from ledger.catalogue import CATEGORIES, DEPARTMENTS, Role
+from ledger.commands import Command, SignedCommand, payload_of, spec_of
+from ledger.errors import (
+    AlreadyExists,
+    CorrectionError,
+    DirectedMisuse,
+    LedgerError,
+    MalformedCommand,
+    NotFound,
+    SeparationOfDuties,
+    WrongDepartment,
+    WrongRole,
+)
+from ledger.fields import Fields
+from ledger.keys import PublicKey
+from ledger.records import Appropriation, Donation, Pledge, Record
+from ledger.registry import Official, Registry
+
+MAX_ATTEMPTS = 5
+
+
+class ConcurrencyConflict(LedgerError):
+    code = "conflict"
+
+
+@runtime_checkable
+class CommandJournal(Protocol):
+    """What the recorder must offer: the first result stored under an idempotency key.
+
+    ``save(..., command=(key, result_json))`` stores the key in the events' transaction.
+    """
+
+    def find_command(self, key: str) -> str | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class CommandResult:
+    cmd: str
+    key_id: str
+    idem: str
+    targets: list[str]
+    versions: list[int]
+    duplicate: bool = False
+
+    def to_json(self) -> str:
+        data = asdict(self)
+        del data["duplicate"]
+        return json.dumps(data, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str, *, duplicate: bool) -> CommandResult:
+        return cls(**json.loads(text), duplicate=duplicate)
+
+
+_CREATE = "create"
+# Per command type: (aggregate class, method triggered) for each target, in target order.
+_MOVES: dict[str, list[tuple[type[Aggregate], str]]] = {
+    "pledge.record": [(Pledge, _CREATE)],
+    "donation.receive": [(Donation, _CREATE), (Account, "donation_received")],
+    "appropriation.receive": [(Appropriation, _CREATE), (Fund, "appropriation_received")],
+    "allocation.make": [(Fund, "allocated"), (Program, "allocation_received")],
+    "transfer.make": [(Fund, "transferred_out"), (Fund, "transferred_in")],
+    "disbursement.make": [(Program, "disbursed")],
+    "goods.receive": [(Store, "goods_received")],
+    "goods.issue": [(Store, "goods_issued")],
+}
+_OPENS: dict[str, type[Account]] = {"fund.open": Fund, "program.open": Program, "store.open": Store}
+_KIND = {Fund: "fund", Program: "program", Store: "store", Account: "fund or store"}
+
+
+class Ledger(Application[UUID]):
+    """One jurisdiction's ledger (one log). Construct with an ``env`` from the composition root."""
+
+    name = "gongkai"
+    env: ClassVar[dict[str, str]] = {
+        "AGGREGATE_CACHE_MAXSIZE": "2000",
+        "COMPRESSOR_TOPIC": "",
+    }
+    snapshotting_intervals: ClassVar[dict[type[Aggregate], int]] = {  # type: ignore[misc]
+        Fund: 200,
+        Program: 200,
+        Store: 200,
+        Registry: 100,
+    }
+
+    @property
+    def journal(self) -> CommandJournal:
+        recorder = self.recorder
+        if not isinstance(recorder, CommandJournal):
+            raise TypeError("the ledger needs a recorder with an idempotency journal")
+        return recorder
+
+    # --- queries on aggregates (the write side's own needs) ------------------------------
+
+    def registry(self) -> Registry:
+        try:
+            registry = self.repository.get(ids.REGISTRY_ID)
+        except AggregateNotFoundError:
+            raise NotFound("this ledger has no registry yet: run `gongkai init` first") from None
+        assert isinstance(registry, Registry)
+        return registry
+
+    def is_initialised(self) -> bool:
+        try:
+            self.repository.get(ids.REGISTRY_ID)
+        except AggregateNotFoundError:
+            return False
+        return True
+
+    def account(self, kind: type[Account], code: str) -> Account:
+        jurisdiction = self.registry().jurisdiction
+        make = {Fund: ids.fund_id, Program: ids.program_id, Store: ids.store_id}[kind]
+        return self._get(make(jurisdiction, code), kind, code)
+
+    def stored_event(self, aggregate_id: UUID, version: int) -> Aggregate.Event:
+        for found in self.events.get(aggregate_id, gt=version - 1, lte=version):
+            assert isinstance(found, Aggregate.Event)
+            return found
+        raise NotFound(f"no event v{version} of aggregate {aggregate_id}")
+
+    def history(self, aggregate_id: UUID) -> Iterator[Aggregate.Event]:
+        for found in self.events.get(aggregate_id):
+            assert isinstance(found, Aggregate.Event)
+            yield found
+
+    def _get(self, aggregate_id: UUID, kind: type[Aggregate], label: str) -> Any:
+        try:
+            found = self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            raise NotFound(f"unknown {_KIND.get(kind, kind.__name__.lower())} {label!r}") from None
+        if not isinstance(found, kind):
+            raise NotFound(f"{label!r} is not a {_KIND.get(kind, kind.__name__.lower())}")
+        return found
+
+    def _exists(self, aggregate_id: UUID) -> bool:
+        return bool(list(self.events.get(aggregate_id, limit=1)))
+
+    # --- the one command entry point ------------------------------------------------------
+
+    def submit(self, envelope: SignedCommand) -> CommandResult:
+        command = Command.parse(envelope)
+        spec = spec_of(command.cmd)
+        spec.validate(Fields(command.body))
+        for attempt in range(MAX_ATTEMPTS):
+            if command.cmd == "registry.found":
+                prior = self.journal.find_command(command.idem)
+                if prior is not None:
+                    return CommandResult.from_json(prior, duplicate=True)
+                aggregates = self._found(command)
+            else:
+                registry = self.registry()
+                official = self._authenticate(command, registry)
+                prior = self.journal.find_command(command.idem)
+                if prior is not None:
+                    return CommandResult.from_json(prior, duplicate=True)
+                self._authorize(command, official, spec.roles)
+                expected = spec.targets(Fields(command.body), registry.jurisdiction)
+                if list(command.targets) != expected:
+                    raise MalformedCommand("command.targets do not match what the body names")
+                aggregates = self._decide(command, official, registry)
+            result = CommandResult(
+                cmd=command.cmd,
+                key_id=command.by,
+                idem=command.idem,
+                targets=[str(t) for t in command.targets],
+                versions=[a.version for a in aggregates],
+            )
+            try:
+                self.save(*aggregates, command=(command.idem, result.to_json()))
+            except IntegrityError:
+                prior = self.journal.find_command(command.idem)
+                if prior is not None:
+                    return CommandResult.from_json(prior, duplicate=True)
+                if attempt == MAX_ATTEMPTS - 1:
+                    raise ConcurrencyConflict(
+                        "the records changed while this command was checked; try again"
+                    ) from None
+                continue  # Someone else wrote first: load again and re-check every guard.
+            return result
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _found(self, command: Command) -> list[Aggregate]:
+        if self.is_initialised():
+            raise AlreadyExists(f"this ledger is already founded for {self.registry().jurisdiction}")
+        body = command.body
+        admin = body["administrator"]
+        key = PublicKey.from_b64(admin["public_key"])
+        if key.key_id != command.by:
+            raise MalformedCommand("genesis must be signed by the administrator it enrols")
+        if admin["role"] != Role.ADMINISTRATOR:
+            raise WrongRole("the first official of a ledger must be an administrator")
+        if command.log != body["jurisdiction"]:
+            raise MalformedCommand("command.log must name the jurisdiction being founded")
+        key.verify(command.envelope.signature, command.envelope.signed)
+        return [Registry(**_event_args(command))]
+
+    def _authenticate(self, command: Command, registry: Registry) -> Official:
+        if command.log != registry.jurisdiction:
+            raise MalformedCommand(
+                f"command is for the log of {command.log!r}, this is {registry.jurisdiction!r}"
+            )
+        found = registry.find(command.by)
+        if found is None:
+            registry.official(command.by)  # raises UnknownKey
+        assert found is not None
+        found.public_key.verify(command.envelope.signature, command.envelope.signed)
+        return found
+
+    def _authorize(self, command: Command, official: Official, roles: frozenset[Role]) -> None:
+        official = self.registry().official(official.key_id)  # raises RevokedKey
+        if official.role not in roles:
+            allowed = "/".join(sorted(r.value for r in roles))
+            raise WrongRole(
+                f"{official.name} is {official.role.value}; {command.cmd} needs {allowed}"
+            )
+
+    # --- deciding what each command records ------------------------------------------------
+
+    def _decide(self, command: Command, official: Official, registry: Registry) -> list[Aggregate]:
+        args = _event_args(command)
+        body = command.body
+        if command.cmd == "official.enrol":
+            key = PublicKey.from_b64(body["public_key"])
+            if registry.find(key.key_id) is not None:
+                raise AlreadyExists(f"key {key.key_id} is already enrolled")
+            registry.enrolled(**args)
+            return [registry]
+        if command.cmd in ("official.change_role", "official.revoke"):
+            target = registry.official(body["key_id"])  # unknown or already revoked: refused
+            if command.cmd == "official.revoke":
+                if target.key_id == official.key_id:
+                    raise SeparationOfDuties("an administrator cannot revoke their own key")
+                registry.revoked(**args)
+            else:
+                registry.role_changed(**args)
+            return [registry]
+        if command.cmd in _OPENS:
+            if official.role is Role.DEPARTMENT_HEAD and official.department != body["department"]:
+                raise WrongDepartment(
+                    f"{official.name} heads {DEPARTMENTS[official.department]}, "
+                    f"not {DEPARTMENTS[body['department']]}"
+                )
+            if self._exists(command.targets[0]):
+                kind = command.cmd.split(".")[0]
+                raise AlreadyExists(f"{kind} {body['code']!r} is already open")
+            return [_OPENS[command.cmd](**args)]
+        if command.cmd == "correction.record":
+            return self._correct(command, official, registry)
+        return self._move(command, official, registry)
+
+    def _move(self, command: Command, official: Official, registry: Registry) -> list[Aggregate]:
+        plan = _MOVES[command.cmd]
+        labels = _labels(command.cmd, command.body)
+        loaded: list[Account | None] = []
+        for (kind, method), target, label in zip(plan, command.targets, labels, strict=True):
+            if method == _CREATE:
+                if self._exists(target):
+                    raise AlreadyExists(f"{label} is already recorded")
+                loaded.append(None)
+            else:
+                loaded.append(self._get(target, kind, label.split(" ", 1)[1]))
+        self._rules(command.cmd, command.body, loaded, official, registry)
+        deltas = spec_of(command.cmd).deltas(Fields(command.body))
+        for account, change in zip(loaded, deltas, strict=True):
+            if account is not None:
+                account.check_deltas(change)
+        args = _event_args(command)
+        out: list[Aggregate] = []
+        for (kind, method), account in zip(plan, loaded, strict=True):
+            if account is None:
+                out.append(kind(**args))
+            else:
+                getattr(account, method)(**args)
+                out.append(account)
+        return out
+
+    def _correct(self, command: Command, official: Official, registry: Registry) -> list[Aggregate]:
+        body = command.body
+        ref = body["corrects"]
+        ref_id, version = UUID(ref["aggregate"]), int(ref["version"])
+        if ref_id not in command.targets:
+            raise CorrectionError("body.corrects.aggregate is not one of the original's aggregates")
+        original = payload_of(self.stored_event(ref_id, version).signed)  # type: ignore[attr-defined]
+        copy = body["original"]
+        if original["cmd"] != copy["cmd"] or original["body"] != copy["body"]:
+            raise CorrectionError(
+                f"body.original does not match the recorded event {ref_id} v{version}"
+            )
+        if original["targets"] != [str(t) for t in command.targets]:
+            raise CorrectionError("the correction must touch exactly the original's aggregates")
+        replacement = body.get("replacement")
+        if replacement is not None:
+            spec = spec_of(original["cmd"])
+            if spec.targets(Fields(replacement), registry.jurisdiction) != list(command.targets):
+                raise CorrectionError(
+                    "a replacement must name the same fund, program, store and receipt; "
+                    "to move it elsewhere, reverse it and record it anew"
+                )
+        loaded: list[Any] = []
+        for target in command.targets:
+            loaded.append(self._get(target, Aggregate, str(target)))
+        holder = loaded[command.targets.index(ref_id)]
+        holder.check_not_corrected(version)
+        accounts: list[Account | None] = [a if isinstance(a, Account) else None for a in loaded]
+        self._rules(original["cmd"], replacement or original["body"], accounts, official, registry)
+        payload = payload_of(command.envelope.signed)
+        for aggregate in loaded:
+            if isinstance(aggregate, Account):
+                aggregate.check_deltas(deltas_for(payload, aggregate.id))
+        args = _event_args(command)
+        for aggregate in loaded:
+            aggregate.corrected_by(**args)
+        return loaded
+
+    def _rules(
+        self,
+        cmd: str,
+        body: dict[str, Any],
+        loaded: list[Account | None],
+        official: Official,
+        registry: Registry,
+    ) -> None:
+        """Department and directed-use rules of money and goods movements."""
+        accounts = [a for a in loaded if a is not None]
+        if cmd == "pledge.record":
+            accounts = [self.account(Fund, body["fund"])]
+        if cmd == "donation.receive" and body.get("pledge_no") is not None:
+            pledge = ids.pledge_id(registry.jurisdiction, body["pledge_no"])
+            if not self._exists(pledge):
+                raise NotFound(f"unknown pledge {body['pledge_no']!r}")
+        source = accounts[0]
+        if official.department != source.department:
+            raise WrongDepartment(
+                f"{official.name} works for {DEPARTMENTS[official.department]}; "
+                f"{source.kind_label} {source.code} belongs to {DEPARTMENTS[source.department]}"
+            )
+        purpose = body.get("purpose")
+        if cmd in ("donation.receive", "appropriation.receive", "pledge.record") and isinstance(
+            source, Fund
+        ):
+            if source.restricted and purpose not in (None, source.category):
+                raise DirectedMisuse(
+                    f"fund {source.code} is restricted to {CATEGORIES[source.category][1]}; "
+                    f"money directed to {CATEGORIES[purpose][1]} cannot go into it"
+                )
+        elif cmd == "allocation.make":
+            fund, program = accounts
+            assert isinstance(fund, Fund) and isinstance(program, Program)
+            if purpose is not None and purpose != program.category:
+                raise DirectedMisuse(
+                    f"money directed to {CATEGORIES[purpose][1]} cannot be allocated to "
+                    f"program {program.code} ({CATEGORIES[program.category][1]})"
+                )
+            if fund.restricted and program.category != fund.category:
+                raise DirectedMisuse(
+                    f"fund {fund.code} is restricted to {CATEGORIES[fund.category][1]}; "
+                    f"program {program.code} is {CATEGORIES[program.category][1]}"
+                )
+        elif cmd == "transfer.make":
+            src, dst = accounts
+            assert isinstance(src, Fund) and isinstance(dst, Fund)
+            if src.restricted and dst.category != src.category:
+                raise DirectedMisuse(
+                    f"restricted fund {src.code} can only transfer to a fund of "
+                    f"{CATEGORIES[src.category][1]}"
+                )
+            if dst.restricted and purpose not in (None, dst.category):
+                raise DirectedMisuse(
+                    f"fund {dst.code} is restricted to {CATEGORIES[dst.category][1]}; "
+                    f"money directed to {CATEGORIES[purpose][1]} cannot go into it"
+                )
+        elif cmd == "goods.issue":
+            if purpose is not None and purpose != body["category"]:
+                raise DirectedMisuse(
+                    f"goods directed to {CATEGORIES[purpose][1]} cannot be issued for "
+                    f"{CATEGORIES[body['category']][1]}"
+                )
+            approver = registry.official(body["approved_by"])
+            if approver.role not in (Role.DEPARTMENT_HEAD, Role.LEADER):
+                raise WrongRole(
+                    f"goods issues are approved by a department head or leader in charge; "
+                    f"{approver.name} is {approver.role.value}"
+                )
+            if approver.key_id == official.key_id:
+                raise SeparationOfDuties("whoever records a goods issue cannot also approve it")
+
+
+def _event_args(command: Command) -> dict[str, str]:
+    return {
+        "signed": command.envelope.signed.decode("utf-8"),
+        "sig": base64.b64encode(command.envelope.signature).decode(),
+        "key_id": command.envelope.key_id,
+    }
+
+
+def _labels(cmd: str, body: dict[str, Any]) -> list[str]:
+    if cmd == "pledge.record":
+        return [f"pledge {body['pledge_no']}"]
+    if cmd == "donation.receive":
+        account = f"fund {body['fund']}" if body.get("fund") else f"store {body['store']}"
+        return [f"receipt {body['receipt_no']}", account]
+    if cmd == "appropriation.receive":
+        return [f"appropriation {body['document_no']} for fund {body['fund']}", f"fund {body['fund']}"]
+    if cmd == "allocation.make":
+        return [f"fund {body['fund']}", f"program {body['program']}"]
+    if cmd == "transfer.make":
+        return [f"fund {body['from_fund']}", f"fund {body['to_fund']}"]
+    if cmd == "disbursement.make":
+        return [f"program {body['program']}"]
+    return [f"store {body['store']}"]
+
+
+__all__ = ["CommandJournal", "CommandResult", "ConcurrencyConflict", "Ledger", "Record"]

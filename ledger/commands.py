@@ -1,0 +1,541 @@
+"""Signed commands: the envelope, the signed payload, and each command type's body rules.
+
+The payload an official signs (RFC 8785 canonical JSON) is the event's public part:
+
+    {"v": 1, "log": "流长镇", "cmd": "allocation.make", "by": KEY_ID, "at": ISO-8601 with offset,
+     "nonce": 32 hex, "idem": idempotency key, "targets": [aggregate UUIDs], "body": {...},
+     "sealed": digest of the sealed part or null}
+
+It binds who (``by``), what (``cmd`` + ``body``), which aggregates (``targets``, derived from the
+body so the server can recompute them), when (``at``) and a nonce. The stored event keeps those
+exact bytes, the signature and the key id; nothing is re-encoded before verification.
+
+For each command type this module knows how to validate the body, which aggregates it touches
+(``targets``) and what it does to each one's balances (``deltas``: bucket -> signed change).
+Balances are kept in buckets: a fund's bucket is the purpose of directed money ("" = undirected),
+a program has one bucket "", a store's bucket is (item, grade, unit, purpose) as a JSON key.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from ledger import ids
+from ledger.canonical import canonical, parse
+from ledger.catalogue import APPROPRIATION_LEVELS, DEPARTMENTS, DONOR_CLASSES, Role
+from ledger.errors import MalformedCommand
+from ledger.fields import Fields
+from ledger.goods import Goods
+from ledger.keys import PrivateKey
+
+PAYLOAD_VERSION = 1
+Deltas = dict[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class SignedCommand:
+    """Exactly what is stored: the signed bytes, the Ed25519 signature, the signer's key id."""
+
+    signed: bytes
+    signature: bytes
+    key_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """A parsed signed payload (its shape checked; its signature not yet)."""
+
+    envelope: SignedCommand
+    log: str
+    cmd: str
+    by: str
+    at: datetime
+    nonce: str
+    idem: str
+    targets: tuple[UUID, ...]
+    body: dict[str, Any]
+    sealed: str | None
+
+    @classmethod
+    def parse(cls, envelope: SignedCommand) -> Command:
+        data = Fields(parse(envelope.signed), "command")
+        data.only("v", "log", "cmd", "by", "at", "nonce", "idem", "targets", "body", "sealed")
+        if data.data.get("v") != PAYLOAD_VERSION:
+            raise MalformedCommand(f"command.v must be {PAYLOAD_VERSION}")
+        cmd = data.choice("cmd", SPECS)
+        at_text = data.text("at", max_len=40)
+        try:
+            at = datetime.fromisoformat(at_text)
+        except ValueError as exc:
+            raise MalformedCommand(f"command.at {at_text!r} is not an ISO-8601 time") from exc
+        if at.tzinfo is None:
+            raise MalformedCommand("command.at must carry a UTC offset")
+        raw_targets = data.data.get("targets")
+        if not isinstance(raw_targets, list) or not raw_targets:
+            raise MalformedCommand("command.targets must be a non-empty list of aggregate ids")
+        try:
+            targets = tuple(UUID(str(t)) for t in raw_targets)
+        except ValueError as exc:
+            raise MalformedCommand("command.targets must be UUIDs") from exc
+        by = data.text("by", max_len=64)
+        if by != envelope.key_id:
+            raise MalformedCommand("command.by does not match the key id the command came with")
+        nonce = data.text("nonce", max_len=64)
+        return cls(
+            envelope=envelope,
+            log=data.text("log", max_len=80),
+            cmd=cmd,
+            by=by,
+            at=at,
+            nonce=nonce,
+            idem=data.text("idem", max_len=200),
+            targets=targets,
+            body=Fields(data.data.get("body"), "body").data,
+            sealed=data.opt_text("sealed", max_len=128),
+        )
+
+
+def payload_of(signed: str | bytes) -> dict[str, Any]:
+    """The payload of stored signed bytes (already verified when it was recorded)."""
+    value = json.loads(signed)
+    assert isinstance(value, dict)
+    return value
+
+
+class Signer:
+    """The client side: an official's key turning (cmd, body) into a ``SignedCommand``.
+
+    The server never holds this key; the CLI, the browser app and scripts sign for themselves.
+    """
+
+    def __init__(self, key: PrivateKey, jurisdiction: str) -> None:
+        self.key = key
+        self.jurisdiction = jurisdiction
+
+    def sign(
+        self,
+        cmd: str,
+        body: dict[str, Any],
+        *,
+        idem: str | None = None,
+        at: datetime | None = None,
+        nonce: str | None = None,
+    ) -> SignedCommand:
+        spec = spec_of(cmd)
+        nonce = nonce or secrets.token_hex(16)
+        payload = {
+            "v": PAYLOAD_VERSION,
+            "log": self.jurisdiction,
+            "cmd": cmd,
+            "by": self.key.key_id,
+            "at": (at or datetime.now(UTC)).isoformat(),
+            "nonce": nonce,
+            "idem": idem or nonce,
+            "targets": [str(t) for t in spec.targets(Fields(body), self.jurisdiction)],
+            "body": body,
+            "sealed": None,
+        }
+        signed = canonical(payload)
+        return SignedCommand(signed, self.key.sign(signed), self.key.key_id)
+
+
+# --- command types ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CommandSpec:
+    name: str
+    roles: frozenset[Role]
+    validate: Callable[[Fields], None]
+    targets: Callable[[Fields, str], list[UUID]]
+    deltas: Callable[[Fields], list[Deltas]]
+    correctable: bool = False
+
+
+SPECS: dict[str, CommandSpec] = {}
+
+
+def spec_of(cmd: str) -> CommandSpec:
+    try:
+        return SPECS[cmd]
+    except KeyError:
+        raise MalformedCommand(f"unknown command type {cmd!r}") from None
+
+
+def _spec(
+    name: str,
+    roles: set[Role],
+    validate: Callable[[Fields], None],
+    targets: Callable[[Fields, str], list[UUID]],
+    deltas: Callable[[Fields], list[Deltas]] | None = None,
+    *,
+    correctable: bool = False,
+) -> None:
+    def no_deltas(b: Fields) -> list[Deltas]:
+        return [{} for _ in targets(b, "")]
+
+    SPECS[name] = CommandSpec(
+        name, frozenset(roles), validate, targets, deltas or no_deltas, correctable
+    )
+
+
+def stock_key(goods: Goods, purpose: str | None) -> str:
+    k = goods.kind
+    return json.dumps([k.item, k.grade, k.unit, purpose or ""], ensure_ascii=False)
+
+
+def goods_lines(b: Fields, key: str = "goods") -> list[Goods]:
+    raw = b.data.get(key)
+    if not isinstance(raw, list) or not raw:
+        raise MalformedCommand(f"body.{key} must be a non-empty list of goods lines")
+    lines = [Goods.from_json(line, f"body.{key}[{i}]") for i, line in enumerate(raw)]
+    if len({g.kind for g in lines}) != len(lines):
+        raise MalformedCommand(f"body.{key} lists the same item and grade twice; add them up")
+    return lines
+
+
+def _registry(_: Fields, __: str) -> list[UUID]:
+    return [ids.REGISTRY_ID]
+
+
+def _v_found(b: Fields) -> None:
+    b.only("jurisdiction", "administrator")
+    b.text("jurisdiction", max_len=80)
+    _v_official(Fields(b.data.get("administrator"), "body.administrator"))
+
+
+def _v_official(b: Fields) -> None:
+    b.only("name", "role", "department", "public_key")
+    b.text("name", max_len=40)
+    b.choice("role", {r.value for r in Role})
+    b.choice("department", DEPARTMENTS)
+    b.text("public_key", max_len=64)
+
+
+def _v_change_role(b: Fields) -> None:
+    b.only("key_id", "role", "department")
+    b.text("key_id", max_len=64)
+    b.choice("role", {r.value for r in Role})
+    b.choice("department", DEPARTMENTS)
+
+
+def _v_revoke(b: Fields) -> None:
+    b.only("key_id", "reason")
+    b.text("key_id", max_len=64)
+    b.text("reason", max_len=200)
+
+
+_spec("registry.found", {Role.ADMINISTRATOR}, _v_found, _registry)
+_spec("official.enrol", {Role.ADMINISTRATOR}, _v_official, _registry)
+_spec("official.change_role", {Role.ADMINISTRATOR}, _v_change_role, _registry)
+_spec("official.revoke", {Role.ADMINISTRATOR}, _v_revoke, _registry)
+
+_OPENERS = {Role.ADMINISTRATOR, Role.DEPARTMENT_HEAD}
+
+
+def _v_fund(b: Fields) -> None:
+    b.only("code", "name", "category", "restricted", "department")
+    b.code("code")
+    b.text("name", max_len=80)
+    b.category("category")
+    b.flag("restricted")
+    b.choice("department", DEPARTMENTS)
+
+
+def _v_program(b: Fields) -> None:
+    b.only("code", "name", "category", "department")
+    b.code("code")
+    b.text("name", max_len=80)
+    b.category("category")
+    b.choice("department", DEPARTMENTS)
+
+
+def _v_store(b: Fields) -> None:
+    b.only("code", "name", "department")
+    b.code("code")
+    b.text("name", max_len=80)
+    b.choice("department", DEPARTMENTS)
+
+
+_spec("fund.open", _OPENERS, _v_fund, lambda b, j: [ids.fund_id(j, b.code("code"))])
+_spec("program.open", _OPENERS, _v_program, lambda b, j: [ids.program_id(j, b.code("code"))])
+_spec("store.open", _OPENERS, _v_store, lambda b, j: [ids.store_id(j, b.code("code"))])
+
+_RECORDERS = {Role.RECORDER}
+
+
+def _donor(b: Fields) -> None:
+    b.choice("donor_class", DONOR_CLASSES)
+    consent = b.flag("consent")
+    name = b.public_text("donor_name", max_len=80)
+    if name is not None and not consent:
+        raise MalformedCommand(
+            "body.donor_name may be public only with the donor's consent (consent: true); "
+            "without it leave the name out"
+        )
+
+
+def _v_pledge(b: Fields) -> None:
+    b.only("pledge_no", "fund", "donor_class", "donor_name", "consent", "amount", "purpose", "date")
+    b.code("pledge_no")
+    b.code("fund")
+    _donor(b)
+    b.amount()
+    b.opt_category("purpose")
+    b.day("date")
+
+
+_spec(
+    "pledge.record",
+    _RECORDERS,
+    _v_pledge,
+    lambda b, j: [ids.pledge_id(j, b.code("pledge_no"))],
+    correctable=True,
+)
+
+
+def _v_donation(b: Fields) -> None:
+    b.only(
+        "receipt_no", "date", "donor_class", "donor_name", "consent", "purpose",
+        "fund", "amount", "store", "goods", "pledge_no", "note",
+    )  # fmt: skip
+    b.code("receipt_no")
+    b.day("date")
+    _donor(b)
+    b.opt_category("purpose")
+    b.public_text("note")
+    if b.data.get("pledge_no") is not None:
+        b.code("pledge_no")
+    money = b.data.get("fund") is not None or b.data.get("amount") is not None
+    goods = b.data.get("store") is not None or b.data.get("goods") is not None
+    if money == goods:
+        raise MalformedCommand(
+            "a donation is either money (fund and amount) or goods (store and goods), not both"
+        )
+    if money:
+        b.code("fund")
+        b.amount()
+    else:
+        b.code("store")
+        goods_lines(b)
+
+
+def _t_donation(b: Fields, j: str) -> list[UUID]:
+    account = (
+        ids.fund_id(j, b.code("fund"))
+        if b.data.get("fund") is not None
+        else ids.store_id(j, b.code("store"))
+    )
+    return [ids.donation_id(j, b.code("receipt_no")), account]
+
+
+def _d_donation(b: Fields) -> list[Deltas]:
+    purpose = b.opt_category("purpose")
+    if b.data.get("fund") is not None:
+        return [{}, {purpose or "": b.amount()}]
+    return [{}, {stock_key(g, purpose): g.quantity for g in goods_lines(b)}]
+
+
+_spec("donation.receive", _RECORDERS, _v_donation, _t_donation, _d_donation, correctable=True)
+
+
+def _v_appropriation(b: Fields) -> None:
+    b.only("document_no", "level", "fund", "amount", "date", "purpose")
+    b.text("document_no", max_len=60)
+    b.choice("level", APPROPRIATION_LEVELS)
+    b.code("fund")
+    b.amount()
+    b.day("date")
+    b.opt_category("purpose")
+
+
+_spec(
+    "appropriation.receive",
+    _RECORDERS,
+    _v_appropriation,
+    lambda b, j: [
+        ids.appropriation_id(j, b.text("document_no"), b.code("fund")),
+        ids.fund_id(j, b.code("fund")),
+    ],
+    lambda b: [{}, {b.opt_category("purpose") or "": b.amount()}],
+    correctable=True,
+)
+
+
+def _v_allocation(b: Fields) -> None:
+    b.only("fund", "program", "amount", "purpose", "date", "note")
+    b.code("fund")
+    b.code("program")
+    b.amount()
+    b.opt_category("purpose")
+    b.day("date")
+    b.public_text("note")
+
+
+_spec(
+    "allocation.make",
+    _RECORDERS,
+    _v_allocation,
+    lambda b, j: [ids.fund_id(j, b.code("fund")), ids.program_id(j, b.code("program"))],
+    lambda b: [{b.opt_category("purpose") or "": -b.amount()}, {"": b.amount()}],
+    correctable=True,
+)
+
+
+def _v_transfer(b: Fields) -> None:
+    b.only("from_fund", "to_fund", "amount", "purpose", "date", "note")
+    if b.code("from_fund") == b.code("to_fund"):
+        raise MalformedCommand("body.to_fund must differ from body.from_fund")
+    b.amount()
+    b.opt_category("purpose")
+    b.day("date")
+    b.public_text("note")
+
+
+def _d_transfer(b: Fields) -> list[Deltas]:
+    bucket = b.opt_category("purpose") or ""
+    return [{bucket: -b.amount()}, {bucket: b.amount()}]
+
+
+_spec(
+    "transfer.make",
+    _RECORDERS,
+    _v_transfer,
+    lambda b, j: [ids.fund_id(j, b.code("from_fund")), ids.fund_id(j, b.code("to_fund"))],
+    _d_transfer,
+    correctable=True,
+)
+
+
+def _v_disbursement(b: Fields) -> None:
+    b.only("program", "amount", "date", "period", "recipient", "village", "protected")
+    b.code("program")
+    b.amount()
+    b.day("date")
+    period = b.opt_text("period", max_len=7)
+    if period is not None:
+        try:
+            datetime.strptime(period, "%Y-%m")
+        except ValueError as exc:
+            raise MalformedCommand(f"body.period {period!r} is not a month YYYY-MM") from exc
+    if b.flag("protected"):
+        # A protected recipient (minor, HIV/AIDS, confidential) is never singled out in public.
+        for key in ("recipient", "village"):
+            if b.data.get(key) is not None:
+                raise MalformedCommand(
+                    f"body.{key} must be left out for a protected recipient "
+                    "(it belongs in the sealed part)"
+                )
+    else:
+        b.pseudonym("recipient")
+        b.public_text("village", max_len=40) or b.text("village")
+
+
+_spec(
+    "disbursement.make",
+    _RECORDERS,
+    _v_disbursement,
+    lambda b, j: [ids.program_id(j, b.code("program"))],
+    lambda b: [{"": -b.amount()}],
+    correctable=True,
+)
+
+
+def _v_goods_in(b: Fields) -> None:
+    b.only("store", "goods", "purpose", "source", "date")
+    b.code("store")
+    goods_lines(b)
+    b.opt_category("purpose")
+    b.public_text("source", max_len=120) or b.text("source")
+    b.day("date")
+
+
+_spec(
+    "goods.receive",
+    _RECORDERS,
+    _v_goods_in,
+    lambda b, j: [ids.store_id(j, b.code("store"))],
+    lambda b: [{stock_key(g, b.opt_category("purpose")): g.quantity for g in goods_lines(b)}],
+    correctable=True,
+)
+
+
+def _v_goods_out(b: Fields) -> None:
+    b.only("store", "goods", "purpose", "category", "recipient", "institution", "approved_by", "date")
+    b.code("store")
+    goods_lines(b)
+    b.opt_category("purpose")
+    b.category("category")
+    to_person = b.data.get("recipient") is not None
+    to_institution = b.data.get("institution") is not None
+    if to_person == to_institution:
+        raise MalformedCommand("goods are issued to one recipient or one institution: give exactly one")
+    if to_person:
+        b.pseudonym("recipient")
+    else:
+        b.public_text("institution", max_len=80)
+    b.text("approved_by", max_len=64)
+    b.day("date")
+
+
+_spec(
+    "goods.issue",
+    _RECORDERS,
+    _v_goods_out,
+    lambda b, j: [ids.store_id(j, b.code("store"))],
+    lambda b: [{stock_key(g, b.opt_category("purpose")): -g.quantity for g in goods_lines(b)}],
+    correctable=True,
+)
+
+
+def _v_correction(b: Fields) -> None:
+    b.only("corrects", "original", "replacement", "note")
+    ref = Fields(b.data.get("corrects"), "body.corrects")
+    ref.only("aggregate", "version")
+    try:
+        UUID(ref.text("aggregate", max_len=36))
+    except ValueError as exc:
+        raise MalformedCommand("body.corrects.aggregate must be an aggregate UUID") from exc
+    version = ref.data.get("version")
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise MalformedCommand("body.corrects.version must be a positive integer")
+    original = Fields(b.data.get("original"), "body.original")
+    original.only("cmd", "body")
+    spec = spec_of(original.text("cmd"))
+    if not spec.correctable:
+        raise MalformedCommand(f"{spec.name} commands cannot be corrected")
+    spec.validate(Fields(original.data.get("body"), "body.original.body"))
+    if b.data.get("replacement") is not None:
+        spec.validate(Fields(b.data.get("replacement"), "body.replacement"))
+    note = b.text("note", max_len=500)
+    if len(note) < 4:
+        raise MalformedCommand("body.note (更正说明) must say what was wrong and why")
+
+
+def _original(b: Fields) -> tuple[CommandSpec, Fields]:
+    original = Fields(b.data.get("original"), "body.original")
+    return spec_of(original.text("cmd")), Fields(original.data.get("body"), "body.original.body")
+
+
+def _t_correction(b: Fields, j: str) -> list[UUID]:
+    spec, body = _original(b)
+    return spec.targets(body, j)
+
+
+def _d_correction(b: Fields) -> list[Deltas]:
+    spec, body = _original(b)
+    result = [{k: -v for k, v in d.items()} for d in spec.deltas(body)]
+    if b.data.get("replacement") is not None:
+        for mine, more in zip(result, spec.deltas(Fields(b.data["replacement"])), strict=True):
+            for k, v in more.items():
+                mine[k] = mine.get(k, 0) + v
+    return [{k: v for k, v in d.items() if v} for d in result]
+
+
+_spec("correction.record", _RECORDERS, _v_correction, _t_correction, _d_correction)

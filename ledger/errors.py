@@ -1,0 +1,122 @@
+"""The one error tree of the ledger.
+
+    LedgerError                       every refusal of the domain; nothing was recorded
+    ├── InputError                    malformed input (amount, code, date, file row)
+    │   ├── MalformedAmount
+    │   ├── MalformedCommand
+    │   └── ImportRejected            a file with bad rows (carries every row's problem)
+    ├── NotFound                      unknown fund, program, store, donation, official, event
+    ├── AlreadyExists                 a fund, receipt number, document number recorded twice
+    ├── AuthorizationError            who signed is not allowed to do this
+    │   ├── UnknownKey
+    │   ├── RevokedKey
+    │   ├── WrongRole
+    │   ├── WrongDepartment
+    │   └── SeparationOfDuties
+    ├── VerificationError             a signature or stored byte does not check out
+    │   └── BadSignature
+    └── InvariantViolation            the command would break a rule of the books
+        ├── InsufficientBalance       a fund, program or store would go negative
+        ├── DirectedMisuse            directed (restricted) money or goods used off-purpose
+        ├── GoodsNotConserved
+        └── CorrectionError
+
+Each error has a stable machine code (``code``) and a message naming what was wrong.
+"""
+
+from __future__ import annotations
+
+
+class LedgerError(Exception):
+    """Base of every domain refusal. Raised before anything is recorded."""
+
+    code = "ledger_error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InputError(LedgerError):
+    code = "bad_input"
+
+
+class MalformedAmount(InputError):
+    code = "malformed_amount"
+
+
+class MalformedCommand(InputError):
+    code = "malformed_command"
+
+
+class ImportRejected(InputError):
+    """A file had bad rows; ``problems`` lists (row, column, message) for every one."""
+
+    code = "import_rejected"
+
+    def __init__(self, source: str, problems: list[tuple[int, str, str]]) -> None:
+        self.source = source
+        self.problems = problems
+        lines = [f"{source}: {len(problems)} bad row(s); nothing was recorded"]
+        lines += [f"  row {row}, column {col}: {msg}" for row, col, msg in problems]
+        super().__init__("\n".join(lines))
+
+
+class NotFound(LedgerError):
+    code = "not_found"
+
+
+class AlreadyExists(LedgerError):
+    code = "already_exists"
+
+
+class AuthorizationError(LedgerError):
+    code = "not_authorized"
+
+
+class UnknownKey(AuthorizationError):
+    code = "unknown_key"
+
+
+class RevokedKey(AuthorizationError):
+    code = "revoked_key"
+
+
+class WrongRole(AuthorizationError):
+    code = "wrong_role"
+
+
+class WrongDepartment(AuthorizationError):
+    code = "wrong_department"
+
+
+class SeparationOfDuties(AuthorizationError):
+    code = "separation_of_duties"
+
+
+class VerificationError(LedgerError):
+    code = "verification_failed"
+
+
+class BadSignature(VerificationError):
+    code = "bad_signature"
+
+
+class InvariantViolation(LedgerError):
+    code = "invariant_violation"
+
+
+class InsufficientBalance(InvariantViolation):
+    code = "insufficient_balance"
+
+
+class DirectedMisuse(InvariantViolation):
+    code = "directed_misuse"
+
+
+class GoodsNotConserved(InvariantViolation):
+    code = "goods_not_conserved"
+
+
+class CorrectionError(InvariantViolation):
+    code = "correction_error"

@@ -1,0 +1,43 @@
+"""Deterministic aggregate ids.
+
+Every aggregate id is a UUIDv5 of the jurisdiction and a natural key (fund code, receipt
+number, document number), so a client can name the aggregates it signs for before they exist,
+a second "open" of the same code is a conflict, and ids from different jurisdictions' logs
+never collide (logs of logs can be merged).
+"""
+
+from __future__ import annotations
+
+from uuid import UUID, uuid5
+
+NAMESPACE = UUID("6b1f3c1e-7a0e-5d7e-9f3a-6f6e676b6169")
+# One registry per log (database); it holds the jurisdiction's name.
+REGISTRY_ID = uuid5(NAMESPACE, "registry")
+
+
+def _id(jurisdiction: str, kind: str, key: str) -> UUID:
+    return uuid5(NAMESPACE, f"{jurisdiction}/{kind}/{key}")
+
+
+def fund_id(jurisdiction: str, code: str) -> UUID:
+    return _id(jurisdiction, "fund", code)
+
+
+def program_id(jurisdiction: str, code: str) -> UUID:
+    return _id(jurisdiction, "program", code)
+
+
+def store_id(jurisdiction: str, code: str) -> UUID:
+    return _id(jurisdiction, "store", code)
+
+
+def donation_id(jurisdiction: str, receipt_no: str) -> UUID:
+    return _id(jurisdiction, "donation", receipt_no)
+
+
+def pledge_id(jurisdiction: str, pledge_no: str) -> UUID:
+    return _id(jurisdiction, "pledge", pledge_no)
+
+
+def appropriation_id(jurisdiction: str, document_no: str, fund_code: str) -> UUID:
+    return _id(jurisdiction, "appropriation", f"{document_no}|{fund_code}")
