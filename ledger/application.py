@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, ClassVar, Protocol, runtime_checkable
 from uuid import UUID
@@ -27,6 +27,7 @@ from ledger.catalogue import CATEGORIES, DEPARTMENTS, Role
 from ledger.commands import Command, SignedCommand, payload_of, spec_of
 from ledger.errors import (
     AlreadyExists,
+    BatchRejected,
     CorrectionError,
     DirectedMisuse,
     LedgerError,
@@ -52,7 +53,7 @@ class ConcurrencyConflict(LedgerError):
 class CommandJournal(Protocol):
     """What the recorder must offer: the first result stored under an idempotency key.
 
-    ``save(..., command=(key, result_json))`` stores the key in the events' transaction.
+    ``save(..., commands=[(key, result_json), ...])`` stores the keys in the events' transaction.
     """
 
     def find_command(self, key: str) -> str | None: ...
@@ -90,7 +91,9 @@ _MOVES: dict[str, list[tuple[type[Aggregate], str]]] = {
     "goods.issue": [(Store, "goods_issued")],
 }
 _OPENS: dict[str, type[Account]] = {"fund.open": Fund, "program.open": Program, "store.open": Store}
-_KIND = {Fund: "fund", Program: "program", Store: "store", Account: "fund or store"}
+_KIND: dict[type[Aggregate], str] = {
+    Fund: "fund", Program: "program", Store: "store", Account: "fund or store"
+}
 
 
 class Ledger(Application[UUID]):
@@ -118,24 +121,13 @@ class Ledger(Application[UUID]):
     # --- queries on aggregates (the write side's own needs) ------------------------------
 
     def registry(self) -> Registry:
-        try:
-            registry = self.repository.get(ids.REGISTRY_ID)
-        except AggregateNotFoundError:
-            raise NotFound("this ledger has no registry yet: run `gongkai init` first") from None
-        assert isinstance(registry, Registry)
-        return registry
+        return _Unit(self).registry()
 
     def is_initialised(self) -> bool:
-        try:
-            self.repository.get(ids.REGISTRY_ID)
-        except AggregateNotFoundError:
-            return False
-        return True
+        return _Unit(self).exists(ids.REGISTRY_ID)
 
     def account(self, kind: type[Account], code: str) -> Account:
-        jurisdiction = self.registry().jurisdiction
-        make = {Fund: ids.fund_id, Program: ids.program_id, Store: ids.store_id}[kind]
-        return self._get(make(jurisdiction, code), kind, code)
+        return _Unit(self).account(kind, code)
 
     def stored_event(self, aggregate_id: UUID, version: int) -> Aggregate.Event:
         for found in self.events.get(aggregate_id, gt=version - 1, lte=version):
@@ -148,64 +140,154 @@ class Ledger(Application[UUID]):
             assert isinstance(found, Aggregate.Event)
             yield found
 
-    def _get(self, aggregate_id: UUID, kind: type[Aggregate], label: str) -> Any:
-        try:
-            found = self.repository.get(aggregate_id)
-        except AggregateNotFoundError:
-            raise NotFound(f"unknown {_KIND.get(kind, kind.__name__.lower())} {label!r}") from None
-        if not isinstance(found, kind):
-            raise NotFound(f"{label!r} is not a {_KIND.get(kind, kind.__name__.lower())}")
-        return found
-
-    def _exists(self, aggregate_id: UUID) -> bool:
-        return bool(list(self.events.get(aggregate_id, limit=1)))
-
-    # --- the one command entry point ------------------------------------------------------
+    # --- the command entry points ---------------------------------------------------------
 
     def submit(self, envelope: SignedCommand) -> CommandResult:
+        """Record one signed command, or raise the ``LedgerError`` that refused it."""
+        try:
+            return self.submit_batch([envelope])[0]
+        except BatchRejected as rejected:
+            raise rejected.problems[0][1] from None
+
+    def submit_batch(self, envelopes: Sequence[SignedCommand]) -> list[CommandResult]:
+        """Record every command in one transaction, or none of them.
+
+        Each command is checked against the state left by the ones before it. If any is
+        refused, ``BatchRejected`` lists every refused command (index and error) and nothing
+        is recorded. Commands whose idempotency key was seen return their first result.
+        """
+        for attempt in range(MAX_ATTEMPTS):
+            unit = _Unit(self)
+            results: list[CommandResult] = []
+            problems: list[tuple[int, LedgerError]] = []
+            for index, envelope in enumerate(envelopes):
+                try:
+                    results.append(unit.decide(envelope))
+                except LedgerError as error:
+                    problems.append((index, error))
+            if problems:
+                raise BatchRejected(problems)
+            if not unit.events:
+                return results
+            try:
+                self.save(*unit.events, *unit.touched.values(), commands=unit.journal_entries)
+            except IntegrityError:
+                if attempt == MAX_ATTEMPTS - 1:
+                    raise ConcurrencyConflict(
+                        "the records changed while these commands were checked; try again"
+                    ) from None
+                continue  # Someone else wrote first: load again and re-check every guard.
+            return results
+        raise AssertionError("unreachable")  # pragma: no cover
+
+
+class _Unit:
+    """One unit of work: the aggregates a batch of commands loads, changes and saves.
+
+    Later commands of a batch see the changes of earlier ones; nothing is written until the
+    whole batch has been decided.
+    """
+
+    def __init__(self, app: Ledger) -> None:
+        self.app = app
+        self.touched: dict[UUID, Aggregate] = {}
+        self.created: set[UUID] = set()
+        self.events: list[Any] = []
+        self.journal_entries: list[tuple[str, str]] = []
+        self.seen: dict[str, str] = {}
+
+    # --- loading ---------------------------------------------------------------------
+
+    def load(self, aggregate_id: UUID) -> Aggregate | None:
+        if aggregate_id in self.touched:
+            return self.touched[aggregate_id]
+        try:
+            found = self.app.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return None
+        assert isinstance(found, Aggregate)
+        self.touched[aggregate_id] = found
+        return found
+
+    def exists(self, aggregate_id: UUID) -> bool:
+        if aggregate_id in self.touched:
+            return True
+        return bool(list(self.app.events.get(aggregate_id, limit=1)))
+
+    def get(self, aggregate_id: UUID, kind: type[Aggregate], label: str, field: str) -> Any:
+        found = self.load(aggregate_id)
+        noun = _KIND.get(kind, kind.__name__.lower())
+        if found is None:
+            raise NotFound(f"unknown {noun} {label!r}", field=field)
+        if not isinstance(found, kind):
+            raise NotFound(f"{label!r} is not a {noun}", field=field)
+        return found
+
+    def registry(self) -> Registry:
+        found = self.load(ids.REGISTRY_ID)
+        if found is None:
+            raise NotFound("this ledger has no registry yet: run `gongkai init` first")
+        assert isinstance(found, Registry)
+        return found
+
+    def account(self, kind: type[Account], code: str) -> Account:
+        jurisdiction = self.registry().jurisdiction
+        make = {Fund: ids.fund_id, Program: ids.program_id, Store: ids.store_id}[kind]
+        field = _KIND[kind]
+        account: Account = self.get(make(jurisdiction, code), kind, code, field)
+        return account
+
+    def stored_payload(self, aggregate_id: UUID, version: int) -> dict[str, Any]:
+        aggregate = self.touched.get(aggregate_id)
+        for event in self.events:
+            if event.originator_id == aggregate_id and event.originator_version == version:
+                return payload_of(event.signed)
+        del aggregate
+        event = self.app.stored_event(aggregate_id, version)
+        return payload_of(event.signed)  # type: ignore[attr-defined]
+
+    # --- deciding ------------------------------------------------------------------------
+
+    def decide(self, envelope: SignedCommand) -> CommandResult:
         command = Command.parse(envelope)
         spec = spec_of(command.cmd)
         spec.validate(Fields(command.body))
-        for attempt in range(MAX_ATTEMPTS):
-            if command.cmd == "registry.found":
-                prior = self.journal.find_command(command.idem)
-                if prior is not None:
-                    return CommandResult.from_json(prior, duplicate=True)
-                aggregates = self._found(command)
-            else:
-                registry = self.registry()
-                official = self._authenticate(command, registry)
-                prior = self.journal.find_command(command.idem)
-                if prior is not None:
-                    return CommandResult.from_json(prior, duplicate=True)
-                self._authorize(command, official, spec.roles)
-                expected = spec.targets(Fields(command.body), registry.jurisdiction)
-                if list(command.targets) != expected:
-                    raise MalformedCommand("command.targets do not match what the body names")
-                aggregates = self._decide(command, official, registry)
-            result = CommandResult(
-                cmd=command.cmd,
-                key_id=command.by,
-                idem=command.idem,
-                targets=[str(t) for t in command.targets],
-                versions=[a.version for a in aggregates],
-            )
-            try:
-                self.save(*aggregates, command=(command.idem, result.to_json()))
-            except IntegrityError:
-                prior = self.journal.find_command(command.idem)
-                if prior is not None:
-                    return CommandResult.from_json(prior, duplicate=True)
-                if attempt == MAX_ATTEMPTS - 1:
-                    raise ConcurrencyConflict(
-                        "the records changed while this command was checked; try again"
-                    ) from None
-                continue  # Someone else wrote first: load again and re-check every guard.
-            return result
-        raise AssertionError("unreachable")  # pragma: no cover
+        if command.cmd == "registry.found":
+            prior = self.prior(command.idem)
+            if prior is not None:
+                return prior
+            aggregates = self._found(command)
+        else:
+            registry = self.registry()
+            official = self._authenticate(command, registry)
+            prior = self.prior(command.idem)
+            if prior is not None:
+                return prior
+            self._authorize(command, registry, spec.roles)
+            expected = spec.targets(Fields(command.body), registry.jurisdiction)
+            if list(command.targets) != expected:
+                raise MalformedCommand("command.targets do not match what the body names")
+            aggregates = self._decide(command, official, registry)
+        for aggregate in aggregates:
+            self.touched[aggregate.id] = aggregate
+            self.events.extend(aggregate.collect_events())
+        result = CommandResult(
+            cmd=command.cmd,
+            key_id=command.by,
+            idem=command.idem,
+            targets=[str(t) for t in command.targets],
+            versions=[a.version for a in aggregates],
+        )
+        self.journal_entries.append((command.idem, result.to_json()))
+        self.seen[command.idem] = result.to_json()
+        return result
+
+    def prior(self, idem: str) -> CommandResult | None:
+        found = self.seen.get(idem) or self.app.journal.find_command(idem)
+        return None if found is None else CommandResult.from_json(found, duplicate=True)
 
     def _found(self, command: Command) -> list[Aggregate]:
-        if self.is_initialised():
+        if self.exists(ids.REGISTRY_ID):
             raise AlreadyExists(f"this ledger is already founded for {self.registry().jurisdiction}")
         body = command.body
         admin = body["administrator"]
@@ -231,15 +313,13 @@ class Ledger(Application[UUID]):
         found.public_key.verify(command.envelope.signature, command.envelope.signed)
         return found
 
-    def _authorize(self, command: Command, official: Official, roles: frozenset[Role]) -> None:
-        official = self.registry().official(official.key_id)  # raises RevokedKey
+    def _authorize(self, command: Command, registry: Registry, roles: frozenset[Role]) -> None:
+        official = registry.official(command.by)  # raises RevokedKey
         if official.role not in roles:
             allowed = "/".join(sorted(r.value for r in roles))
             raise WrongRole(
                 f"{official.name} is {official.role.value}; {command.cmd} needs {allowed}"
             )
-
-    # --- deciding what each command records ------------------------------------------------
 
     def _decide(self, command: Command, official: Official, registry: Registry) -> list[Aggregate]:
         args = _event_args(command)
@@ -247,7 +327,7 @@ class Ledger(Application[UUID]):
         if command.cmd == "official.enrol":
             key = PublicKey.from_b64(body["public_key"])
             if registry.find(key.key_id) is not None:
-                raise AlreadyExists(f"key {key.key_id} is already enrolled")
+                raise AlreadyExists(f"key {key.key_id} is already enrolled", field="public_key")
             registry.enrolled(**args)
             return [registry]
         if command.cmd in ("official.change_role", "official.revoke"):
@@ -263,11 +343,12 @@ class Ledger(Application[UUID]):
             if official.role is Role.DEPARTMENT_HEAD and official.department != body["department"]:
                 raise WrongDepartment(
                     f"{official.name} heads {DEPARTMENTS[official.department]}, "
-                    f"not {DEPARTMENTS[body['department']]}"
+                    f"not {DEPARTMENTS[body['department']]}",
+                    field="department",
                 )
-            if self._exists(command.targets[0]):
+            if self.exists(command.targets[0]):
                 kind = command.cmd.split(".")[0]
-                raise AlreadyExists(f"{kind} {body['code']!r} is already open")
+                raise AlreadyExists(f"{kind} {body['code']!r} is already open", field="code")
             return [_OPENS[command.cmd](**args)]
         if command.cmd == "correction.record":
             return self._correct(command, official, registry)
@@ -275,15 +356,15 @@ class Ledger(Application[UUID]):
 
     def _move(self, command: Command, official: Official, registry: Registry) -> list[Aggregate]:
         plan = _MOVES[command.cmd]
-        labels = _labels(command.cmd, command.body)
         loaded: list[Account | None] = []
-        for (kind, method), target, label in zip(plan, command.targets, labels, strict=True):
+        labels = _labels(command.cmd, command.body)
+        for (kind, method), target, (field, label) in zip(plan, command.targets, labels, strict=True):
             if method == _CREATE:
-                if self._exists(target):
-                    raise AlreadyExists(f"{label} is already recorded")
+                if self.exists(target):
+                    raise AlreadyExists(f"{field} {label} is already recorded", field=field)
                 loaded.append(None)
             else:
-                loaded.append(self._get(target, kind, label.split(" ", 1)[1]))
+                loaded.append(self.get(target, kind, label, field))
         self._rules(command.cmd, command.body, loaded, official, registry)
         deltas = spec_of(command.cmd).deltas(Fields(command.body))
         for account, change in zip(loaded, deltas, strict=True):
@@ -304,12 +385,15 @@ class Ledger(Application[UUID]):
         ref = body["corrects"]
         ref_id, version = UUID(ref["aggregate"]), int(ref["version"])
         if ref_id not in command.targets:
-            raise CorrectionError("body.corrects.aggregate is not one of the original's aggregates")
-        original = payload_of(self.stored_event(ref_id, version).signed)  # type: ignore[attr-defined]
+            raise CorrectionError(
+                "body.corrects.aggregate is not one of the original's aggregates", field="corrects"
+            )
+        original = self.stored_payload(ref_id, version)
         copy = body["original"]
         if original["cmd"] != copy["cmd"] or original["body"] != copy["body"]:
             raise CorrectionError(
-                f"body.original does not match the recorded event {ref_id} v{version}"
+                f"body.original does not match the recorded event {ref_id} v{version}",
+                field="original",
             )
         if original["targets"] != [str(t) for t in command.targets]:
             raise CorrectionError("the correction must touch exactly the original's aggregates")
@@ -319,11 +403,10 @@ class Ledger(Application[UUID]):
             if spec.targets(Fields(replacement), registry.jurisdiction) != list(command.targets):
                 raise CorrectionError(
                     "a replacement must name the same fund, program, store and receipt; "
-                    "to move it elsewhere, reverse it and record it anew"
+                    "to move it elsewhere, reverse it and record it anew",
+                    field="replacement",
                 )
-        loaded: list[Any] = []
-        for target in command.targets:
-            loaded.append(self._get(target, Aggregate, str(target)))
+        loaded: list[Any] = [self.get(t, Aggregate, str(t), "corrects") for t in command.targets]
         holder = loaded[command.targets.index(ref_id)]
         holder.check_not_corrected(version)
         accounts: list[Account | None] = [a if isinstance(a, Account) else None for a in loaded]
@@ -351,8 +434,8 @@ class Ledger(Application[UUID]):
             accounts = [self.account(Fund, body["fund"])]
         if cmd == "donation.receive" and body.get("pledge_no") is not None:
             pledge = ids.pledge_id(registry.jurisdiction, body["pledge_no"])
-            if not self._exists(pledge):
-                raise NotFound(f"unknown pledge {body['pledge_no']!r}")
+            if not self.exists(pledge):
+                raise NotFound(f"unknown pledge {body['pledge_no']!r}", field="pledge_no")
         source = accounts[0]
         if official.department != source.department:
             raise WrongDepartment(
@@ -366,7 +449,8 @@ class Ledger(Application[UUID]):
             if source.restricted and purpose not in (None, source.category):
                 raise DirectedMisuse(
                     f"fund {source.code} is restricted to {CATEGORIES[source.category][1]}; "
-                    f"money directed to {CATEGORIES[purpose][1]} cannot go into it"
+                    f"money directed to {CATEGORIES[purpose][1]} cannot go into it",
+                    field="purpose",
                 )
         elif cmd == "allocation.make":
             fund, program = accounts
@@ -374,12 +458,14 @@ class Ledger(Application[UUID]):
             if purpose is not None and purpose != program.category:
                 raise DirectedMisuse(
                     f"money directed to {CATEGORIES[purpose][1]} cannot be allocated to "
-                    f"program {program.code} ({CATEGORIES[program.category][1]})"
+                    f"program {program.code} ({CATEGORIES[program.category][1]})",
+                    field="purpose",
                 )
             if fund.restricted and program.category != fund.category:
                 raise DirectedMisuse(
                     f"fund {fund.code} is restricted to {CATEGORIES[fund.category][1]}; "
-                    f"program {program.code} is {CATEGORIES[program.category][1]}"
+                    f"program {program.code} is {CATEGORIES[program.category][1]}",
+                    field="program",
                 )
         elif cmd == "transfer.make":
             src, dst = accounts
@@ -387,27 +473,37 @@ class Ledger(Application[UUID]):
             if src.restricted and dst.category != src.category:
                 raise DirectedMisuse(
                     f"restricted fund {src.code} can only transfer to a fund of "
-                    f"{CATEGORIES[src.category][1]}"
+                    f"{CATEGORIES[src.category][1]}",
+                    field="to_fund",
                 )
             if dst.restricted and purpose not in (None, dst.category):
                 raise DirectedMisuse(
                     f"fund {dst.code} is restricted to {CATEGORIES[dst.category][1]}; "
-                    f"money directed to {CATEGORIES[purpose][1]} cannot go into it"
+                    f"money directed to {CATEGORIES[purpose][1]} cannot go into it",
+                    field="purpose",
                 )
         elif cmd == "goods.issue":
             if purpose is not None and purpose != body["category"]:
                 raise DirectedMisuse(
                     f"goods directed to {CATEGORIES[purpose][1]} cannot be issued for "
-                    f"{CATEGORIES[body['category']][1]}"
+                    f"{CATEGORIES[body['category']][1]}",
+                    field="purpose",
                 )
-            approver = registry.official(body["approved_by"])
+            approver = registry.find(body["approved_by"])
+            if approver is None or approver.revoked_at is not None:
+                raise NotFound(
+                    f"approver {body['approved_by']} is not an enrolled official", field="approved_by"
+                )
             if approver.role not in (Role.DEPARTMENT_HEAD, Role.LEADER):
                 raise WrongRole(
                     f"goods issues are approved by a department head or leader in charge; "
-                    f"{approver.name} is {approver.role.value}"
+                    f"{approver.name} is {approver.role.value}",
+                    field="approved_by",
                 )
             if approver.key_id == official.key_id:
-                raise SeparationOfDuties("whoever records a goods issue cannot also approve it")
+                raise SeparationOfDuties(
+                    "whoever records a goods issue cannot also approve it", field="approved_by"
+                )
 
 
 def _event_args(command: Command) -> dict[str, str]:
@@ -418,21 +514,22 @@ def _event_args(command: Command) -> dict[str, str]:
     }
 
 
-def _labels(cmd: str, body: dict[str, Any]) -> list[str]:
+def _labels(cmd: str, body: dict[str, Any]) -> list[tuple[str, str]]:
+    """(body field, value) naming each target of a movement, for messages and row reports."""
     if cmd == "pledge.record":
-        return [f"pledge {body['pledge_no']}"]
+        return [("pledge_no", body["pledge_no"])]
     if cmd == "donation.receive":
-        account = f"fund {body['fund']}" if body.get("fund") else f"store {body['store']}"
-        return [f"receipt {body['receipt_no']}", account]
+        account = ("fund", body["fund"]) if body.get("fund") else ("store", body["store"])
+        return [("receipt_no", body["receipt_no"]), account]
     if cmd == "appropriation.receive":
-        return [f"appropriation {body['document_no']} for fund {body['fund']}", f"fund {body['fund']}"]
+        return [("document_no", f"{body['document_no']} ({body['fund']})"), ("fund", body["fund"])]
     if cmd == "allocation.make":
-        return [f"fund {body['fund']}", f"program {body['program']}"]
+        return [("fund", body["fund"]), ("program", body["program"])]
     if cmd == "transfer.make":
-        return [f"fund {body['from_fund']}", f"fund {body['to_fund']}"]
+        return [("from_fund", body["from_fund"]), ("to_fund", body["to_fund"])]
     if cmd == "disbursement.make":
-        return [f"program {body['program']}"]
-    return [f"store {body['store']}"]
+        return [("program", body["program"])]
+    return [("store", body["store"])]
 
 
 __all__ = ["CommandJournal", "CommandResult", "ConcurrencyConflict", "Ledger", "Record"]

@@ -32,9 +32,11 @@ class LedgerError(Exception):
 
     code = "ledger_error"
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, field: str | None = None) -> None:
         super().__init__(message)
         self.message = message
+        # The input field at fault (``amount``, ``fund``), when one is: for per-row reports.
+        self.field = field
 
 
 class InputError(LedgerError):
@@ -47,6 +49,21 @@ class MalformedAmount(InputError):
 
 class MalformedCommand(InputError):
     code = "malformed_command"
+
+
+class BatchRejected(InputError):
+    """Some commands of an all-or-nothing batch were refused; nothing was recorded.
+
+    ``problems`` pairs each refused command's index in the batch with its error.
+    """
+
+    code = "batch_rejected"
+
+    def __init__(self, problems: list[tuple[int, LedgerError]]) -> None:
+        self.problems = problems
+        lines = [f"{len(problems)} command(s) refused; nothing was recorded"]
+        lines += [f"  #{i}: {e.message}" for i, e in problems]
+        super().__init__("\n".join(lines))
 
 
 class ImportRejected(InputError):

@@ -77,12 +77,11 @@ class JournalSQLiteRecorder(SQLiteApplicationRecorder):
         self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
         returning = super()._insert_events(c, stored_events, **kwargs)
-        command: tuple[str, str] | None = kwargs.get("command")
-        if command is not None:
-            try:
-                c.execute(f"INSERT INTO {JOURNAL_TABLE} VALUES (?, ?)", command)
-            except sqlite3.IntegrityError as exc:
-                raise IntegrityError(exc) from exc
+        commands: list[tuple[str, str]] = kwargs.get("commands") or []
+        try:
+            c.executemany(f"INSERT INTO {JOURNAL_TABLE} VALUES (?, ?)", commands)
+        except sqlite3.IntegrityError as exc:
+            raise IntegrityError(exc) from exc
         return returning
 
     def find_command(self, key: str) -> str | None:
@@ -110,9 +109,11 @@ class JournalPostgresRecorder(PostgresApplicationRecorder):
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> None:
         super()._insert_events(curs, stored_events, **kwargs)
-        command: tuple[str, str] | None = kwargs.get("command")
-        if command is not None:
-            curs.execute(SQL("INSERT INTO {0} VALUES (%s, %s)").format(self.journal_table), command)
+        commands: list[tuple[str, str]] = kwargs.get("commands") or []
+        if commands:
+            curs.executemany(
+                SQL("INSERT INTO {0} VALUES (%s, %s)").format(self.journal_table), commands
+            )
 
     def find_command(self, key: str) -> str | None:
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
@@ -136,12 +137,12 @@ class JournalPOPORecorder(POPOApplicationRecorder):
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
         with self._database_lock:
-            command: tuple[str, str] | None = kwargs.get("command")
-            if command is not None and command[0] in self._journal:
-                raise IntegrityError(f"command {command[0]} already recorded")
+            commands: list[tuple[str, str]] = kwargs.get("commands") or []
+            for key, _ in commands:
+                if key in self._journal:
+                    raise IntegrityError(f"command {key} already recorded")
             returning = super()._insert_events(stored_events, **kwargs)
-            if command is not None:
-                self._journal[command[0]] = command[1]
+            self._journal.update(commands)
             return returning
 
     def find_command(self, key: str) -> str | None:
