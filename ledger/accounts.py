@@ -24,7 +24,8 @@ from ledger.money import format_yuan
 def deltas_for(payload: dict[str, Any], aggregate_id: UUID) -> Deltas:
     """This aggregate's share of a signed command's effect on balances."""
     index = payload["targets"].index(str(aggregate_id))
-    return spec_of(payload["cmd"]).deltas(Fields(payload["body"]))[index]
+    deltas: Deltas = spec_of(payload["cmd"]).deltas(Fields(payload["body"]))[index]
+    return deltas
 
 
 class Account(Aggregate):

@@ -104,7 +104,7 @@ class Ledger(Application[UUID]):
         "AGGREGATE_CACHE_MAXSIZE": "2000",
         "COMPRESSOR_TOPIC": "",
     }
-    snapshotting_intervals: ClassVar[dict[type[Aggregate], int]] = {  # type: ignore[misc]
+    snapshotting_intervals: ClassVar[dict[Any, int]] = {
         Fund: 200,
         Program: 200,
         Store: 200,
@@ -202,7 +202,7 @@ class _Unit:
         if aggregate_id in self.touched:
             return self.touched[aggregate_id]
         try:
-            found = self.app.repository.get(aggregate_id)
+            found: Any = self.app.repository.get(aggregate_id)
         except AggregateNotFoundError:
             return None
         assert isinstance(found, Aggregate)

@@ -150,5 +150,5 @@ class JournalPOPORecorder(POPOApplicationRecorder):
 
 
 class JournalPOPOFactory(POPOFactory):
-    def application_recorder(self) -> JournalPOPORecorder:  # type: ignore[override]
+    def application_recorder(self) -> JournalPOPORecorder:
         return JournalPOPORecorder()

@@ -1,0 +1,46 @@
+"""The composition root: builds the ledger, its read-model database and runners from settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from api.config import Settings
+from ledger.application import Ledger
+from projections.balances import BalancesProjection
+from projections.runner import Runner
+from projections.sql import Database
+from projections.store import database_env
+
+
+@dataclass
+class Services:
+    settings: Settings
+    ledger: Ledger
+    _db: Database | None = field(default=None, repr=False)
+    _runner: Runner | None = field(default=None, repr=False)
+
+    @property
+    def db(self) -> Database:
+        if self._db is None:
+            self._db = Database(self.settings.database_url)
+        return self._db
+
+    @property
+    def runner(self) -> Runner:
+        if self._runner is None:
+            self._runner = Runner(self.ledger, self.db, [BalancesProjection()])
+        return self._runner
+
+    def read_models(self) -> Database:
+        """The read-model database, caught up with every recorded event."""
+        self.runner.catch_up()
+        return self.db
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+        self.ledger.close()
+
+
+def bootstrap(settings: Settings) -> Services:
+    return Services(settings=settings, ledger=Ledger(env=database_env(settings.database_url)))

@@ -1,0 +1,110 @@
+"""A thin, dialect-aware SQL connection for read models (SQLite file or PostgreSQL).
+
+Read models live in the same database as the events. SQL is written once with ``?``
+placeholders and portable statements (``INSERT ... ON CONFLICT``); ``Database`` converts the
+placeholders for psycopg. ``transaction()`` takes the write lock (``BEGIN IMMEDIATE`` on SQLite,
+a row lock on the tracking row on PostgreSQL) so two runners never apply the same event twice.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, Protocol
+
+import psycopg
+
+from projections.store import database_env
+
+Params = Sequence[Any]
+
+
+class Cursor(Protocol):
+    def execute(self, sql: str, params: Params = ()) -> Any: ...
+    def fetchone(self) -> Any: ...
+    def fetchall(self) -> list[Any]: ...
+
+
+class _PgCursor:
+    def __init__(self, cursor: psycopg.Cursor[Any]) -> None:
+        self._cursor = cursor
+
+    def execute(self, sql: str, params: Params = ()) -> Any:
+        return self._cursor.execute(sql.replace("?", "%s"), list(params))
+
+    def executemany(self, sql: str, rows: Sequence[Params]) -> None:
+        self._cursor.executemany(sql.replace("?", "%s"), rows)
+
+    def fetchone(self) -> Any:
+        return self._cursor.fetchone()
+
+    def fetchall(self) -> list[Any]:
+        return self._cursor.fetchall()
+
+
+class Database:
+    """One connection to the ledger's database for read models."""
+
+    def __init__(self, url: str) -> None:
+        env = database_env(url)
+        self.url = url
+        self.dialect = "postgresql" if "POSTGRES_DBNAME" in env else "sqlite"
+        if self.dialect == "sqlite":
+            self._sqlite = sqlite3.connect(
+                env["SQLITE_DBNAME"], isolation_level=None, timeout=30, check_same_thread=False
+            )
+        else:
+            self._pg = psycopg.connect(_pg_conninfo(env), autocommit=False)
+
+    def close(self) -> None:
+        if self.dialect == "sqlite":
+            self._sqlite.close()
+        else:
+            self._pg.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Any]:
+        """A write transaction; commits on success, rolls back on any exception."""
+        if self.dialect == "sqlite":
+            cursor = self._sqlite.cursor()
+            cursor.execute("BEGIN IMMEDIATE")
+            try:
+                yield cursor
+            except BaseException:
+                cursor.execute("ROLLBACK")
+                raise
+            cursor.execute("COMMIT")
+        else:
+            with self._pg.transaction(), self._pg.cursor() as pg_cursor:
+                yield _PgCursor(pg_cursor)
+
+    @contextmanager
+    def read(self) -> Iterator[Any]:
+        if self.dialect == "sqlite":
+            cursor = self._sqlite.cursor()
+            cursor.execute("BEGIN")
+            try:
+                yield cursor
+            finally:
+                cursor.execute("COMMIT")
+        else:
+            with self._pg.transaction(), self._pg.cursor() as pg_cursor:
+                yield _PgCursor(pg_cursor)
+
+    def query(self, sql: str, params: Params = ()) -> list[tuple[Any, ...]]:
+        with self.read() as cursor:
+            cursor.execute(sql, params)
+            return [tuple(row) for row in cursor.fetchall()]
+
+
+def _pg_conninfo(env: dict[str, str]) -> str:
+    parts = {
+        "dbname": env["POSTGRES_DBNAME"],
+        "host": env["POSTGRES_HOST"],
+        "port": env["POSTGRES_PORT"],
+        "user": env["POSTGRES_USER"],
+    }
+    if env.get("POSTGRES_PASSWORD"):
+        parts["password"] = env["POSTGRES_PASSWORD"]
+    return psycopg.conninfo.make_conninfo(**parts)
