@@ -6,7 +6,10 @@ from dataclasses import dataclass, field
 
 from api.config import Settings
 from ledger.application import Ledger
+from ledger.keys import PrivateKey, read_private_key, write_keypair
 from projections.balances import BalancesProjection
+from projections.checkpoints import origin_of
+from projections.merkle_log import MerkleProjection
 from projections.runner import Runner
 from projections.sql import Database
 from projections.store import database_env
@@ -28,8 +31,21 @@ class Services:
     @property
     def runner(self) -> Runner:
         if self._runner is None:
-            self._runner = Runner(self.ledger, self.db, [BalancesProjection()])
+            self._runner = Runner(
+                self.ledger, self.db, [BalancesProjection(), MerkleProjection()]
+            )
         return self._runner
+
+    @property
+    def origin(self) -> str:
+        return origin_of(self.ledger.registry().jurisdiction)
+
+    def log_key(self, *, create: bool = False) -> PrivateKey:
+        """The log's signing key (created on first use by ``init`` and ``demo``)."""
+        path = self.settings.log_key_file
+        if not path.exists() and create:
+            write_keypair(PrivateKey.generate(), path.with_suffix(""), self.settings.log_passphrase())
+        return read_private_key(path, self.settings.log_passphrase())
 
     def read_models(self) -> Database:
         """The read-model database, caught up with every recorded event."""

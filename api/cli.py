@@ -132,6 +132,7 @@ def main(ctx: click.Context, db: str | None) -> None:
 def init(state: State, jurisdiction: str, name: str, department: str, keyfile: Path) -> None:
     """Found the ledger (genesis): the first administrator signs for themselves."""
     key = read_private_key(keyfile, state.passphrase(keyfile))
+    state.services.log_key(create=True)
     body = {"jurisdiction": jurisdiction, "administrator": {
         "name": name, "role": Role.ADMINISTRATOR.value, "department": department,
         "public_key": key.public.b64()}}  # fmt: skip
@@ -314,7 +315,8 @@ def _aggregate_id(jurisdiction: str, text: str) -> UUID:
 
 
 # Registered last: these modules add their commands to ``main``.
+from api import cli_log as _cli_log  # noqa: E402
 from api import cli_record as _cli_record  # noqa: E402
 from api import cli_run as _cli_run  # noqa: E402
 
-__all__ = ["Fund", "Program", "Store", "_cli_record", "_cli_run", "main"]
+__all__ = ["Fund", "Program", "Store", "_cli_log", "_cli_record", "_cli_run", "main"]

@@ -4,6 +4,8 @@ GONGKAI_DATABASE_URL   sqlite:///path (default ./var/gongkai.db) or postgresql:/
 GONGKAI_ENV            development (default) or production
 GONGKAI_PASSPHRASE     passphrase of the key file given with --as (scripts; else a prompt)
 GONGKAI_PASSPHRASE_FILE  a file holding that passphrase
+GONGKAI_LOG_KEY_FILE   the log's own signing key (default ./var/log.key; made by `init`/`demo`)
+GONGKAI_LOG_KEY_PASSPHRASE  its passphrase (required in production; a fixed one in development)
 """
 
 from __future__ import annotations
@@ -13,6 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 DEFAULT_DATABASE_URL = "sqlite:///var/gongkai.db"
+DEFAULT_LOG_KEY_FILE = "var/log.key"
+DEVELOPMENT_LOG_KEY_PASSPHRASE = "gongkai-development-log-key"  # noqa: S105 - development only
+
+
+class ConfigurationError(ValueError):
+    pass
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +29,18 @@ class Settings:
     environment: str = "development"
     passphrase: str | None = None
     passphrase_file: Path | None = None
+    log_key_file: Path = Path(DEFAULT_LOG_KEY_FILE)
+    log_key_passphrase: str | None = None
+
+    def log_passphrase(self) -> bytes:
+        """The log key's passphrase; outside development there is no default."""
+        if self.log_key_passphrase:
+            return self.log_key_passphrase.encode()
+        if self.environment == "development":
+            return DEVELOPMENT_LOG_KEY_PASSPHRASE.encode()
+        raise ConfigurationError(
+            "GONGKAI_LOG_KEY_PASSPHRASE must be set outside development (GONGKAI_ENV)"
+        )
 
     @classmethod
     def from_env(cls, database_url: str | None = None) -> Settings:
@@ -31,4 +51,6 @@ class Settings:
             environment=env.get("GONGKAI_ENV", "development"),
             passphrase=env.get("GONGKAI_PASSPHRASE"),
             passphrase_file=Path(pass_file) if pass_file else None,
+            log_key_file=Path(env.get("GONGKAI_LOG_KEY_FILE") or DEFAULT_LOG_KEY_FILE),
+            log_key_passphrase=env.get("GONGKAI_LOG_KEY_PASSPHRASE"),
         )

@@ -67,6 +67,9 @@ class Runner:
             lock = " FOR UPDATE" if self.db.dialect == "postgresql" else ""
             cursor.execute(f"SELECT position FROM gk_tracking WHERE name = ?{lock}", (projection.name,))
             position = int(cursor.fetchone()[0])
+            begin = getattr(projection, "begin", None)
+            if begin is not None:
+                begin(cursor)
             notifications = self.app.recorder.select_notifications(
                 start=position + 1, limit=page
             )
@@ -84,6 +87,6 @@ class Runner:
         with self.db.transaction() as cursor:
             for projection in self.projections:
                 for table in projection.tables:
-                    cursor.execute(f"DELETE FROM {table}")
+                    cursor.execute(f"DELETE FROM {table}")  # names are the projections' own
                 cursor.execute("UPDATE gk_tracking SET position = 0 WHERE name = ?", (projection.name,))
         return self.catch_up()
