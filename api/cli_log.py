@@ -14,10 +14,12 @@ from ledger.checkpoint import (
     SignedNote,
     parse_verifier_key,
     verifier_key,
+    verify_log_signature,
 )
 from ledger.errors import InputError
 from ledger.keys import read_private_key
 from ledger.merkle import ProofError
+from ledger.money import format_yuan
 from projections import checkpoints
 from projections.audit import verify
 from projections.merkle_log import leaf_of, tree
@@ -195,3 +197,51 @@ def verify_cmd(state: State, log_vkey: str | None, checkpoint_paths: tuple[Path,
         if not as_json:
             click.echo(f"FAILED: {report.failure.describe()}", err=True)
         raise SystemExit(1)
+
+
+@main.command("replay")
+@click.option("--as-of", "as_of_text", required=True,
+              help="a checkpoint file, a tree size, or a date YYYY-MM-DD (end of day, UTC+8)")
+@json_option
+@pass_state
+def replay_cmd(state: State, as_of_text: str, as_json: bool) -> None:
+    """Rebuild the books from zero as of a checkpoint or date, and diff them with today's."""
+    from datetime import date as date_type
+
+    from projections.replay import as_of, diff
+
+    services = state.services
+    live = services.read_models()
+    size: int | None = None
+    day: date_type | None = None
+    path = Path(as_of_text)
+    if path.is_file():
+        note = SignedNote.parse(path.read_text(encoding="utf-8"))
+        size = verify_log_signature(note, services.origin, services.log_key().public).size
+    elif as_of_text.isdigit():
+        size = int(as_of_text)
+    else:
+        try:
+            day = date_type.fromisoformat(as_of_text)
+        except ValueError:
+            raise InputError(f"--as-of {as_of_text!r} is not a checkpoint file, size or date") from None
+    if size is not None and size > tree(live).size:
+        raise InputError(f"--as-of size {size} is larger than the log ({tree(live).size})")
+    then = as_of(services.ledger, live, size=size, day=day)
+    from projections.balances import accounts
+
+    changes = diff(then, accounts(live))
+    if as_json:
+        emit({"as_of": as_of_text, "accounts": [a.to_json() for a in then],
+              "changed_since": [{"kind": d.kind, "code": d.code, "then": d.then, "now": d.now}
+                                for d in changes]})  # fmt: skip
+        return
+    click.echo(f"books as of {as_of_text}:")
+    for a in then:
+        click.echo(f"  {a.kind:8} {a.code:16} {a.name}  {format_yuan(a.balance)}" if a.kind != "store"
+                   else f"  {a.kind:8} {a.code:16} {a.name}  {len(a.stock())} goods line(s)")  # fmt: skip
+    click.echo(f"{len(changes)} account(s) differ from the live books")
+    for d in changes:
+        then_balance = (d.then or {}).get("balance_fen", (d.then or {}).get("stock"))
+        now_balance = (d.now or {}).get("balance_fen", (d.now or {}).get("stock"))
+        click.echo(f"  {d.kind} {d.code}: {then_balance} -> {now_balance}")

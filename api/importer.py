@@ -3,8 +3,10 @@
 The header row tells the kind (Chinese headers first, English accepted). Every row becomes a
 command body checked by the command's own validation; any bad row makes ``ImportRejected`` list
 every bad row (header = row 1) and its column as written, and nothing is recorded. Otherwise the
-rows are signed with idempotency keys from the file's SHA-256 and submitted as one transaction,
-so importing the same file again records nothing twice.
+rows are submitted as one transaction, each signed with an idempotency key derived from the
+row's *content* (the canonical command body, plus its occurrence number among identical rows)
+and not from the file's bytes, so importing the same rows again — even from a file re-saved by
+Excel, or re-sorted — records nothing twice.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from openpyxl.utils import get_column_letter
 
 from ledger.accounts import Account, Fund, Program, Store
 from ledger.application import Ledger
+from ledger.canonical import canonical
 from ledger.catalogue import CATEGORIES, DONOR_CLASSES
 from ledger.commands import SignedCommand, Signer, spec_of
 from ledger.errors import (
@@ -337,10 +340,13 @@ def import_file(
         raise ImportRejected(path.name, [(2, first, "the sheet has no data rows")])
     if problems:
         raise ImportRejected(path.name, sorted(problems))
-    envelopes: list[SignedCommand] = [
-        signer.sign(COMMANDS[kind], body, idem=f"import:{sha[:32]}:{row.number}", at=now)
-        for row, body in rows
-    ]
+    envelopes: list[SignedCommand] = []
+    occurrences: dict[str, int] = {}
+    for _, body in rows:
+        content = hashlib.sha256(canonical({"cmd": COMMANDS[kind], "body": body})).hexdigest()
+        occurrences[content] = occurrences.get(content, 0) + 1
+        idem = f"import:{content[:32]}:{occurrences[content]}"
+        envelopes.append(signer.sign(COMMANDS[kind], body, idem=idem, at=now))
     try:
         results = app.submit_batch(envelopes)
     except BatchRejected as rejected:

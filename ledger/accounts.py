@@ -66,7 +66,8 @@ class Account(Aggregate):
                 raise InsufficientBalance(
                     f"{self.kind_label} {self.code}（{self.name}）{self.bucket_label(bucket)} "
                     f"has {self.amount_label(have)}, needs {self.amount_label(-change)}; "
-                    "it may never go negative"
+                    "it may never go negative",
+                    field="goods" if isinstance(self, Store) else "amount",
                 )
 
     def check_not_corrected(self, version: int) -> None:

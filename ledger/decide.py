@@ -336,7 +336,10 @@ class Unit:
         if official.department != source.department:
             raise WrongDepartment(
                 f"{official.name} works for {DEPARTMENTS[official.department]}; "
-                f"{source.kind_label} {source.code} belongs to {DEPARTMENTS[source.department]}"
+                f"{source.kind_label} {source.code} belongs to {DEPARTMENTS[source.department]}",
+                field={"fund": "fund", "program": "program", "store": "store"}.get(
+                    type(source).__name__.lower()
+                ),
             )
         purpose = body.get("purpose")
         if cmd in ("donation.receive", "appropriation.receive", "pledge.record") and isinstance(

@@ -74,7 +74,8 @@ class ImportRejected(InputError):
     def __init__(self, source: str, problems: list[tuple[int, str, str]]) -> None:
         self.source = source
         self.problems = problems
-        lines = [f"{source}: {len(problems)} bad row(s); nothing was recorded"]
+        rows = len({row for row, _, _ in problems})
+        lines = [f"{source}: {len(problems)} problem(s) in {rows} row(s); nothing was recorded"]
         lines += [f"  row {row}, column {col}: {msg}" for row, col, msg in problems]
         super().__init__("\n".join(lines))
 

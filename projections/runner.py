@@ -49,12 +49,18 @@ class Runner:
         rows = self.db.query("SELECT position FROM gk_tracking WHERE name = ?", (projection.name,))
         return int(rows[0][0]) if rows else 0
 
-    def catch_up(self, *, page: int = 1000, progress: Callable[[int], None] | None = None) -> int:
-        """Apply every notification not yet applied; return how many were applied."""
+    def catch_up(
+        self,
+        *,
+        page: int = 1000,
+        stop: int | None = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> int:
+        """Apply every notification not yet applied (up to ``stop``); return how many."""
         applied = 0
         for projection in self.projections:
             while True:
-                count = self._page(projection, page)
+                count = self._page(projection, page, stop)
                 applied += count
                 if progress and count:
                     progress(count)
@@ -62,7 +68,7 @@ class Runner:
                     break
         return applied
 
-    def _page(self, projection: Projection, page: int) -> int:
+    def _page(self, projection: Projection, page: int, stop: int | None = None) -> int:
         with self.db.transaction() as cursor:
             lock = " FOR UPDATE" if self.db.dialect == "postgresql" else ""
             cursor.execute(f"SELECT position FROM gk_tracking WHERE name = ?{lock}", (projection.name,))
@@ -70,8 +76,10 @@ class Runner:
             begin = getattr(projection, "begin", None)
             if begin is not None:
                 begin(cursor)
+            if stop is not None and position >= stop:
+                return 0
             notifications = self.app.recorder.select_notifications(
-                start=position + 1, limit=page
+                start=position + 1, limit=page, stop=stop
             )
             for notification in notifications:
                 event = self.app.mapper.to_domain_event(notification)
