@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -53,10 +54,20 @@ def demo(state: State, seed: int, scale: int, keys_out: Path | None, if_empty: b
             click.echo("the ledger already has data; demo not built")
             return
         raise click.ClickException("the ledger already has data; use an empty database")
-    with click.progressbar(length=0, label="demo", file=None) as bar:
-        summary = build_demo(ledger, seed=seed, scale=scale, progress=bar.update)
-    click.echo(f"demo built: {summary}")
+    done = 0
+
+    def progress(count: int) -> None:
+        nonlocal done
+        done += count
+        if sys.stderr.isatty():
+            click.echo(f"\rdemo: {done:,} commands recorded", nl=False, err=True)
+
+    summary = build_demo(ledger, seed=seed, scale=scale, progress=progress)
+    if sys.stderr.isatty():
+        click.echo(err=True)
+    state.services.log_key(create=True)
     state.services.runner.catch_up()
+    click.echo(f"demo built: {summary}")
 
 
 @main.command()

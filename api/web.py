@@ -9,10 +9,10 @@ from __future__ import annotations
 import threading
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from api.bootstrap import Services, bootstrap
@@ -41,10 +41,7 @@ def create_app(settings: Settings) -> FastAPI:
     services = bootstrap(settings)
     lock = threading.Lock()
     app = FastAPI(title="gongkai 公开", version="0.1.0")
-
-    def read_models() -> Any:
-        with lock:  # one read-model connection: requests take turns
-            return services.read_models()
+    app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
 
     @app.middleware("http")
     async def security_headers(
@@ -85,7 +82,6 @@ def create_app(settings: Settings) -> FastAPI:
         return HTMLResponse(html)
 
     app.state.services = services
-    del read_models
     return app
 
 

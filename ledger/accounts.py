@@ -54,8 +54,7 @@ class Account(Aggregate):
                 del self.balances[bucket]
         if payload["cmd"] == "correction.record":
             ref = payload["body"]["corrects"]
-            if ref["aggregate"] == str(self.id):
-                self.corrected[str(ref["version"])] = payload["nonce"]
+            self.corrected[f"{ref['aggregate']}:{ref['version']}"] = payload["nonce"]
 
     # --- guards (raise before anything is triggered) --------------------------------------
 
@@ -71,10 +70,12 @@ class Account(Aggregate):
                 )
 
     def check_not_corrected(self, version: int) -> None:
-        if str(version) in self.corrected:
+        """Corrections are marked on every aggregate of the command, keyed by its first event."""
+        key = f"{self.id}:{version}"
+        if key in self.corrected:
             raise CorrectionError(
                 f"event {self.id} v{version} was already corrected "
-                f"(correction nonce {self.corrected[str(version)]}); an event is corrected once"
+                f"(correction nonce {self.corrected[key]}); an event is corrected once"
             )
 
     def bucket_label(self, bucket: str) -> str:

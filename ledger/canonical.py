@@ -33,7 +33,9 @@ def parse(data: bytes | str) -> Any:
         return obj
 
     try:
-        return json.loads(data, object_pairs_hook=no_duplicates, parse_float=_no_float)
+        return json.loads(
+            data, object_pairs_hook=no_duplicates, parse_float=_no_float, parse_constant=_no_float
+        )
     except (ValueError, UnicodeDecodeError) as exc:
         raise MalformedCommand(f"signed command is not valid JSON: {exc}") from exc
 

@@ -188,6 +188,8 @@ class Unit:
         body = command.body
         admin = body["administrator"]
         key = PublicKey.from_b64(admin["public_key"])
+        if list(command.targets) != [ids.REGISTRY_ID]:
+            raise MalformedCommand("command.targets of a genesis must name the registry only")
         if key.key_id != command.by:
             raise MalformedCommand("genesis must be signed by the administrator it enrols")
         if admin["role"] != Role.ADMINISTRATOR:
@@ -293,6 +295,12 @@ class Unit:
             )
         if original["targets"] != [str(t) for t in command.targets]:
             raise CorrectionError("the correction must touch exactly the original's aggregates")
+        if ref_id != command.targets[0]:
+            raise CorrectionError(
+                "body.corrects must name the original's event on its first aggregate "
+                f"({command.targets[0]}: the receipt, the fund drawn on, the program or store)",
+                field="corrects",
+            )
         replacement = body.get("replacement")
         if replacement is not None:
             spec = spec_of(original["cmd"])
@@ -393,15 +401,15 @@ class Unit:
                 raise NotFound(
                     f"approver {body['approved_by']} is not an enrolled official", field="approved_by"
                 )
+            if approver.key_id == official.key_id:
+                raise SeparationOfDuties(
+                    "whoever records a goods issue cannot also approve it", field="approved_by"
+                )
             if approver.role not in (Role.DEPARTMENT_HEAD, Role.LEADER):
                 raise WrongRole(
                     f"goods issues are approved by a department head or leader in charge; "
                     f"{approver.name} is {approver.role.value}",
                     field="approved_by",
-                )
-            if approver.key_id == official.key_id:
-                raise SeparationOfDuties(
-                    "whoever records a goods issue cannot also approve it", field="approved_by"
                 )
 
 

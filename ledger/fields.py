@@ -15,6 +15,9 @@ _CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,39}$")
 # like a resident ID (17 digits + check) or a phone number.
 _PSEUDONYM = re.compile(r"^[A-Z][A-Z0-9\-]{3,39}$")
 _LONG_DIGITS = re.compile(r"\d{7,}")
+# Digits written in groups ("138 0013 8000", "5201-2319-9001") are still one number.
+_SEPARATORS = re.compile(r"[\s\-\u2010-\u2015_.·/()（）]")
+_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 class Fields:
@@ -82,6 +85,8 @@ class Fields:
 
     def day(self, key: str) -> date:
         value = self.text(key, max_len=10)
+        if not _DAY.match(value):
+            raise MalformedCommand(f"{self._name(key)} {value!r} is not a date YYYY-MM-DD")
         try:
             return date.fromisoformat(value)
         except ValueError as exc:
@@ -89,7 +94,7 @@ class Fields:
 
     def pseudonym(self, key: str) -> str:
         value = self.text(key, max_len=40)
-        if not _PSEUDONYM.match(value) or _LONG_DIGITS.search(value):
+        if not _PSEUDONYM.match(value) or _LONG_DIGITS.search(_SEPARATORS.sub("", value)):
             raise MalformedCommand(
                 f"{self._name(key)} must be a pseudonymous reference like R-7K2Q9D "
                 "(capital letters, digits, '-'; no runs of 7+ digits), never personal data"
@@ -99,7 +104,7 @@ class Fields:
     def public_text(self, key: str, *, max_len: int = 200) -> str | None:
         """Free text that will be public: refuse anything with long digit runs (IDs, phones)."""
         value = self.opt_text(key, max_len=max_len)
-        if value is not None and _LONG_DIGITS.search(value):
+        if value is not None and _LONG_DIGITS.search(_SEPARATORS.sub("", value)):
             raise MalformedCommand(
                 f"{self._name(key)} must not contain long numbers (ID, phone or account numbers)"
             )

@@ -40,6 +40,9 @@ class Goods:
     def from_json(cls, data: object, field: str = "goods") -> Goods:
         if not isinstance(data, dict):
             raise MalformedCommand(f"{field} must be an object with item, grade, unit, quantity")
+        extra = sorted(set(data) - {"item", "grade", "unit", "quantity"})
+        if extra:
+            raise MalformedCommand(f"{field} has unknown field(s): {', '.join(extra)}")
         item = _text(data.get("item"), f"{field}.item")
         grade = data.get("grade", "")
         if not isinstance(grade, str) or len(grade) > 80:

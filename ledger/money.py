@@ -66,7 +66,9 @@ def parse_yuan(text: str, field: str = "amount") -> int:
     Accepts ``1234``, ``1234.5``, ``1,234.56``, ``¥1,234.56``, ``1.5万``; rejects anything
     else (negative signs, three decimals, letters, empty) with a message naming ``field``.
     """
-    raw = text.strip().replace("¥", "").replace("￥", "").replace("元", "").strip()
+    raw = text.strip()
+    raw = raw.removeprefix("¥").removeprefix("￥").strip()
+    raw = raw.removesuffix("元").strip()
     match = _AMOUNT.match(raw)
     if not match:
         raise MalformedAmount(

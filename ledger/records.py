@@ -28,11 +28,10 @@ class Record(Aggregate):
     def _correct(self, signed: str) -> None:
         payload = payload_of(signed)
         ref = payload["body"]["corrects"]
-        if ref["aggregate"] == str(self.id):
-            self.corrected[str(ref["version"])] = payload["nonce"]
+        self.corrected[f"{ref['aggregate']}:{ref['version']}"] = payload["nonce"]
 
     def check_not_corrected(self, version: int) -> None:
-        if str(version) in self.corrected:
+        if f"{self.id}:{version}" in self.corrected:
             raise CorrectionError(f"event {self.id} v{version} was already corrected")
 
 
