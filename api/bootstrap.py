@@ -9,8 +9,9 @@ from ledger.application import Ledger
 from ledger.keys import PrivateKey, read_private_key, write_keypair
 from projections.balances import BalancesProjection
 from projections.checkpoints import origin_of
+from projections.flows import FlowsProjection
 from projections.merkle_log import MerkleProjection
-from projections.runner import Runner
+from projections.runner import Projection, Runner
 from projections.sql import Database
 from projections.store import database_env
 
@@ -31,9 +32,12 @@ class Services:
     @property
     def runner(self) -> Runner:
         if self._runner is None:
-            self._runner = Runner(
-                self.ledger, self.db, [BalancesProjection(), MerkleProjection()]
-            )
+            projections: list[Projection] = [
+                BalancesProjection(),
+                MerkleProjection(),
+                FlowsProjection(),
+            ]
+            self._runner = Runner(self.ledger, self.db, projections)
         return self._runner
 
     @property

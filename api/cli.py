@@ -317,6 +317,7 @@ def _aggregate_id(jurisdiction: str, text: str) -> UUID:
 # Registered last: these modules add their commands to ``main``.
 from api import cli_log as _cli_log  # noqa: E402
 from api import cli_record as _cli_record  # noqa: E402
+from api import cli_report as _cli_report  # noqa: E402
 from api import cli_run as _cli_run  # noqa: E402
 
-__all__ = ["Fund", "Program", "Store", "_cli_log", "_cli_record", "_cli_run", "main"]
+__all__ = ["Fund", "Program", "Store", "_cli_log", "_cli_record", "_cli_report", "_cli_run", "main"]

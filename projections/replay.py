@@ -10,6 +10,8 @@ only read.
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -21,7 +23,7 @@ from ledger.application import Ledger
 from ledger.commands import payload_of
 from projections.balances import AccountRow, BalancesProjection, accounts
 from projections.merkle_log import leaf_of
-from projections.runner import Runner
+from projections.runner import Projection, Runner
 from projections.sql import Database
 
 CHINA = timezone(timedelta(hours=8))
@@ -44,6 +46,21 @@ class Difference:
     kind: str
     then: dict[str, Any] | None
     now: dict[str, Any] | None
+
+
+@contextmanager
+def scratch_as_of(
+    app: Ledger, live: Database, size: int, projections: Sequence[Projection]
+) -> Iterator[Database]:
+    """A throw-away database holding ``projections`` rebuilt over the first ``size`` leaves."""
+    with tempfile.TemporaryDirectory(prefix="gongkai-as-of-") as folder:
+        db = Database(f"sqlite:///{Path(folder) / 'as-of.db'}")
+        try:
+            stop = leaf_of(live, size - 1)[0] if size > 0 else 0
+            Runner(app, db, projections).catch_up(stop=stop)
+            yield db
+        finally:
+            db.close()
 
 
 def as_of(app: Ledger, live: Database, *, size: int | None = None, day: date | None = None) -> list[AccountRow]:
