@@ -156,6 +156,9 @@ class CommandSpec:
     targets: Callable[[Fields, str], list[UUID]]
     deltas: Callable[[Fields], list[Deltas]]
     correctable: bool = False
+    # Commands of other modules (the disclosure workflow) decide themselves:
+    # decide(unit, command, official, registry) -> the aggregates it changed.
+    decide: Callable[..., list[Any]] | None = None
 
 
 SPECS: dict[str, CommandSpec] = {}
@@ -176,13 +179,17 @@ def _spec(
     deltas: Callable[[Fields], list[Deltas]] | None = None,
     *,
     correctable: bool = False,
+    decide: Callable[..., list[Any]] | None = None,
 ) -> None:
     def no_deltas(b: Fields) -> list[Deltas]:
         return [{} for _ in targets(b, "")]
 
     SPECS[name] = CommandSpec(
-        name, frozenset(roles), validate, targets, deltas or no_deltas, correctable
+        name, frozenset(roles), validate, targets, deltas or no_deltas, correctable, decide
     )
+
+
+register = _spec  # the public name other modules register their command types with
 
 
 def stock_key(goods: Goods, purpose: str | None) -> str:

@@ -220,6 +220,10 @@ class Unit:
             )
 
     def _decide(self, command: Command, official: Official, registry: Registry) -> list[Aggregate]:
+        own = spec_of(command.cmd).decide
+        if own is not None:
+            changed: list[Aggregate] = own(self, command, official, registry)
+            return changed
         args = _event_args(command)
         body = command.body
         if command.cmd == "official.enrol":
