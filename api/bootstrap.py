@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from api.config import Settings
 from ledger.application import Ledger
 from ledger.keys import PrivateKey, read_private_key, write_keypair
 from projections.balances import BalancesProjection
 from projections.checkpoints import origin_of
+from projections.deadlines import DisclosureProjection
 from projections.flows import FlowsProjection
 from projections.merkle_log import MerkleProjection
+from projections.recipients import RecipientsProjection
 from projections.runner import Projection, Runner
 from projections.sql import Database
 from projections.store import database_env
+from projections.tracing import TracingProjection
 
 
 @dataclass
@@ -36,6 +40,9 @@ class Services:
                 BalancesProjection(),
                 MerkleProjection(),
                 FlowsProjection(),
+                RecipientsProjection(),
+                DisclosureProjection(),
+                TracingProjection(),
             ]
             self._runner = Runner(self.ledger, self.db, projections)
         return self._runner
@@ -46,7 +53,13 @@ class Services:
 
     def log_key(self, *, create: bool = False) -> PrivateKey:
         """The log's signing key (created on first use by ``init`` and ``demo``)."""
-        path = self.settings.log_key_file
+        return self._server_key(self.settings.log_key_file, create=create)
+
+    def intake_key(self, *, create: bool = False) -> PrivateKey:
+        """The key that records public feedback (role ``intake``; created by ``init``/``demo``)."""
+        return self._server_key(self.settings.intake_key_file, create=create)
+
+    def _server_key(self, path: Path, *, create: bool) -> PrivateKey:
         if not path.exists() and create:
             write_keypair(PrivateKey.generate(), path.with_suffix(""), self.settings.log_passphrase())
         return read_private_key(path, self.settings.log_passphrase())

@@ -132,11 +132,18 @@ def main(ctx: click.Context, db: str | None) -> None:
 def init(state: State, jurisdiction: str, name: str, department: str, keyfile: Path) -> None:
     """Found the ledger (genesis): the first administrator signs for themselves."""
     key = read_private_key(keyfile, state.passphrase(keyfile))
-    state.services.log_key(create=True)
+    services = state.services
+    services.log_key(create=True)
+    intake = services.intake_key(create=True)
+    admin = Signer(key, jurisdiction)
     body = {"jurisdiction": jurisdiction, "administrator": {
         "name": name, "role": Role.ADMINISTRATOR.value, "department": department,
         "public_key": key.public.b64()}}  # fmt: skip
-    report(state.services.ledger.submit(Signer(key, jurisdiction).sign("registry.found", body)))
+    report(services.ledger.submit(admin.sign("registry.found", body)))
+    # The public feedback channel's key, enrolled by the administrator right away.
+    report(services.ledger.submit(admin.sign("official.enrol", {
+        "name": "公众留言", "role": Role.INTAKE.value, "department": "dangzheng",
+        "public_key": intake.public.b64()})))  # fmt: skip
 
 
 @main.group()
@@ -315,9 +322,14 @@ def _aggregate_id(jurisdiction: str, text: str) -> UUID:
 
 
 # Registered last: these modules add their commands to ``main``.
+from api import cli_disclosure as _cli_disclosure  # noqa: E402
 from api import cli_log as _cli_log  # noqa: E402
+from api import cli_publish as _cli_publish  # noqa: E402, F401
+from api import cli_recipients as _cli_recipients  # noqa: E402, F401
 from api import cli_record as _cli_record  # noqa: E402
 from api import cli_report as _cli_report  # noqa: E402
 from api import cli_run as _cli_run  # noqa: E402
+from api import cli_trace as _cli_trace  # noqa: E402, F401
+from api import cli_verify_site as _cli_verify_site  # noqa: E402, F401
 
-__all__ = ["Fund", "Program", "Store", "_cli_log", "_cli_record", "_cli_report", "_cli_run", "main"]
+__all__ = ["Fund", "Program", "Store", "_cli_disclosure", "_cli_log", "_cli_record", "_cli_report", "_cli_run", "main"]

@@ -7,7 +7,10 @@ from pathlib import Path
 
 import click
 
+from api.bootstrap import Services
 from api.cli import State, main, pass_state
+from ledger.catalogue import Role
+from ledger.commands import Signer
 from ledger.errors import ImportRejected
 
 
@@ -63,11 +66,30 @@ def demo(state: State, seed: int, scale: int, keys_out: Path | None, if_empty: b
             click.echo(f"\rdemo: {done:,} commands recorded", nl=False, err=True)
 
     summary = build_demo(ledger, seed=seed, scale=scale, progress=progress)
+    from api.demo import demo_officials
+    from api.demo_disclosures import demo_disclosures
+
+    disclosures = demo_disclosures(ledger, demo_officials(seed), seed=seed)
     if sys.stderr.isatty():
         click.echo(err=True)
-    state.services.log_key(create=True)
-    state.services.runner.catch_up()
-    click.echo(f"demo built: {summary}")
+    services = state.services
+    services.log_key(create=True)
+    _enrol_intake(services, seed)
+    services.runner.catch_up()
+    click.echo(f"demo built: {summary}; {disclosures} disclosure steps")
+
+
+def _enrol_intake(services: Services, seed: int) -> None:
+    """Enrol the server's public-feedback key, signed by the demo administrator."""
+    from api.demo import JURISDICTION, demo_officials
+
+    intake = services.intake_key(create=True)
+    if services.ledger.registry().find(intake.key_id) is not None:
+        return
+    admin = Signer(demo_officials(seed)["administrator"], JURISDICTION)
+    services.ledger.submit(admin.sign("official.enrol", {
+        "name": "公众留言", "role": Role.INTAKE.value, "department": "dangzheng",
+        "public_key": intake.public.b64()}))  # fmt: skip
 
 
 @main.command()

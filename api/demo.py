@@ -9,6 +9,14 @@ corrections each with its 更正说明 (the Hubei-style "N95 ×16,000" that was 
 directed gift booked as undirected, an amount typed with an extra zero, a 低保 payment made after
 the recipient died), and one recorder's key revoked in November.
 
+Everyone paid is a synthetic person (``api.demo_people``: name, resident ID number with a valid
+check digit, phone, address, household size, bank card), registered by the recorder of the
+program's department before their first payment, their personal data in the registration's
+sealed part. Protected recipients — orphans (孤儿基本生活保障, all minors), children and
+confidential cases of 临时救助, HIV patients of 疾病应急救助 — are registered as protected and
+paid with ``protected: true`` and a sealed part naming them. Some donors who did not consent to
+be named have their name in a sealed part.
+
 Everything derives from the seed: rosters and amounts from ``random.Random`` generators seeded
 per activity, command times and nonces from the signing stage's own generator, and Ed25519
 signatures are deterministic, so one seed always gives byte-identical signed commands.
@@ -38,12 +46,15 @@ from pathlib import Path
 from typing import Any, NamedTuple
 from uuid import UUID
 
+from api.demo_people import DemoPerson, make_person, person_name, protected_pseudonym
 from ledger.application import Ledger
 from ledger.catalogue import Role
 from ledger.commands import SignedCommand, Signer, spec_of
 from ledger.fields import Fields
 from ledger.goods import Goods, GoodsKind
 from ledger.keys import PrivateKey, write_keypair
+from ledger.privacy import donor_subject
+from ledger.recipients import register_body
 
 JURISDICTION = "流长镇"
 YEAR = 2026
@@ -127,6 +138,7 @@ ACCOUNTS: tuple[DemoAccount, ...] = (
     DemoAccount("fund", "F-DISEASE", "疾病应急救助资金", "weisheng", "disease_relief", True),
     DemoAccount("fund", "F-EMPLOY", "就业救助资金", "renshe", "employment", True),
     DemoAccount("fund", "F-FAMILY", "计划生育特殊家庭扶助资金", "jisheng", "family_planning", True),
+    DemoAccount("fund", "F-ORPHAN", "孤儿基本生活保障资金", "shehui", "orphans", True),
     DemoAccount("program", "P-DIBAO", "2026年城乡低保金发放", "shehui", "dibao"),
     DemoAccount("program", "P-TEKUN", "2026年特困人员基本生活费发放", "shehui", "tekun"),
     DemoAccount("program", "P-TEMP", "2026年临时救助", "shehui", "temporary"),
@@ -143,6 +155,7 @@ ACCOUNTS: tuple[DemoAccount, ...] = (
     DemoAccount(
         "program", "P-FAMILY", "2026年计划生育特殊家庭扶助金", "jisheng", "family_planning"
     ),
+    DemoAccount("program", "P-ORPHAN", "2026年孤儿基本生活费发放", "shehui", "orphans"),
     DemoAccount("store", "S-RELIEF", "镇救灾物资储备库", "shehui"),
     DemoAccount("store", "S-HEALTH", "镇卫生院防疫物资库", "weisheng"),
     DemoAccount("store", "S-CULTURE", "镇文化中心捐赠物资库", "wenhua"),
@@ -186,6 +199,10 @@ _DONATED_GOODS: tuple[tuple[GoodsKind, int], ...] = (  # kind, typical quantity 
     (_QUILT, 80), (_BOOTS, 150), (_DISINFECTANT, 300),
 )  # fmt: skip
 _RELIEF = "disaster_relief"
+# One-off payments (临时救助, 疾病应急救助) to protected recipients end in fifty yuan, which no
+# listed payment of those categories (whole hundreds) nor any sum of them does: a privacy scan
+# can tell a trace of a protected recipient from a coincidence.
+_PROTECTED_ODD = 5_000
 
 
 # --- what -----------------------------------------------------------------------------------
@@ -198,6 +215,8 @@ class DemoSummary:
     donations: int
     disbursements: int
     households: int  # 低保 households paid during the year
+    recipients: int = 0  # people registered (with sealed personal data)
+    protected: int = 0  # of them protected (never listed)
 
 
 @dataclass(slots=True)
@@ -214,6 +233,8 @@ class _Act:
     change: dict[str, Any] | None = None  # the correction's changed fields; None = reversal
     holder: str = ""  # set when signed: the first target and its version after this act
     version: int = 0
+    sealed: dict[str, Any] | None = None  # personal data, sealed beside the public part
+    subject: str | None = None  # whose it is
 
 
 class _Person(NamedTuple):
@@ -228,9 +249,10 @@ class _Person(NamedTuple):
 class _Pay(NamedTuple):
     day: date
     amount: int  # fen
-    ref: str | None  # None: a protected recipient, never singled out in public
+    ref: str | None
     village: str | None
     mark: str | None = None
+    protected: bool = False  # never singled out in public; named in the sealed part only
 
 
 class _Gift(NamedTuple):
@@ -327,12 +349,20 @@ def _payment(
     body: dict[str, Any] = {"program": program, "amount": pay.amount, "date": pay.day.isoformat()}
     if period:
         body["period"] = period
-    if pay.ref is None:
+    if pay.protected:
         body["protected"] = True
-    else:
-        body["recipient"] = pay.ref
-        body["village"] = pay.village
+        return _Act(pay.day, by, "disbursement.make", body, bulk=bulk, mark=pay.mark,
+                    sealed={"recipient": pay.ref}, subject=pay.ref)  # fmt: skip
+    body["recipient"] = pay.ref
+    body["village"] = pay.village
     return _Act(pay.day, by, "disbursement.make", body, bulk=bulk, mark=pay.mark)
+
+
+def _registration(day: date, by: str, program: str, person: DemoPerson, village: str | None,
+                  *, protected: bool = False) -> _Act:  # fmt: skip
+    body = register_body(JURISDICTION, program, person.pseudonym, village, protected=protected)
+    return _Act(day, by, "recipient.register", body, bulk=True, sealed=person.sealed(),
+                subject=person.pseudonym)  # fmt: skip
 
 
 _Funding = tuple[tuple[str, str, int], ...]  # (level, document prefix, share in percent)
@@ -371,21 +401,35 @@ class _Year:
         self.scale = scale
         self.keys = demo_officials(seed)
         self.counts: Counter[str] = Counter()
+        self.protected_registered = 0
         self._marked: dict[str, _Act] = {}
         rng = self._rng("rosters")
         self._used: set[str] = set()
         self.dibao = self._dibao_roster(rng)
         self.tekun = self._tekun_roster(rng)
-        self.flood = [
-            _Person(
-                rng.choice(self.dibao).ref if rng.random() < 0.2 else self._ref(rng),
-                rng.choices(VILLAGES, _FLOOD_WEIGHTS)[0],
-                rng.choices((1, 2, 3, 4, 5, 6), (10, 20, 25, 25, 12, 8))[0],
-                rng.choices((0.0, 1.0, 2.0), (58, 32, 10))[0],  # 0 none, 1 damaged, 2 collapsed
-            )
-            for _ in range(150 * scale)
-        ]
+        self.flood = self._flood_roster(rng)
+        self.orphans = self._orphan_roster(self._rng("orphans"))
+        self.public_names = frozenset(
+            {o.name for o in OFFICIALS} | {s + g for s in _SURNAMES for g in _GIVEN}
+        )
         self._flood = _FloodPlan(self, self._rng("flood"))
+
+    def person(self, ref: str, village: str, size: int, kind: str,
+               flags: tuple[str, ...] = ()) -> DemoPerson:  # fmt: skip
+        return make_person(self.seed, ref, village, size, kind, flags, public_names=self.public_names)
+
+    def register(self, day: date, by: str, program: str, p: _Person, kind: str,
+                 flags: tuple[str, ...] = ()) -> _Act:  # fmt: skip
+        """The registration of a roster's person; protected ones are the P- pseudonyms."""
+        protected = p.ref.startswith("P-")
+        person = self.person(p.ref, p.village, p.size, kind, flags)
+        return _registration(day, by, program, person, None if protected else p.village,
+                             protected=protected)  # fmt: skip
+
+    def _protected_ref(self, rng: random.Random) -> str:
+        ref = protected_pseudonym(rng)
+        self._used.add(ref)
+        return ref
 
     def _rng(self, stream: str) -> random.Random:
         # Reproducible demo data, not secrets: a seeded generator is the point.
@@ -412,6 +456,29 @@ class _Year:
             )  # fmt: skip
         return roster
 
+    def _flood_roster(self, rng: random.Random) -> list[_Person]:
+        """Flood households; a fifth are 低保 households (registered since January)."""
+        early = [p for p in self.dibao if p.first == 1]
+        roster = []
+        for _ in range(150 * self.scale):
+            known = rng.choice(early) if rng.random() < 0.2 else None
+            ref = known.ref if known is not None else self._ref(rng)
+            village = rng.choices(VILLAGES, _FLOOD_WEIGHTS)[0]
+            size = rng.choices((1, 2, 3, 4, 5, 6), (10, 20, 25, 25, 12, 8))[0]
+            damage = rng.choices((0.0, 1.0, 2.0), (58, 32, 10))[0]  # none, damaged, collapsed
+            if known is not None:
+                village, size = known.village, known.size
+            roster.append(_Person(ref, village, size, damage))
+        return roster
+
+    def _orphan_roster(self, rng: random.Random) -> list[_Person]:
+        """Orphans (all minors, all protected): P- pseudonyms, never listed."""
+        roster = []
+        for i in range(6 * self.scale):
+            first = 1 if i % 4 != 3 else rng.randint(2, 8)
+            roster.append(_Person(self._protected_ref(rng), rng.choice(VILLAGES), 1, 1.0, first))
+        return roster
+
     def _tekun_roster(self, rng: random.Random) -> list[_Person]:
         roster = []
         for i in range(40 * self.scale):
@@ -430,7 +497,7 @@ class _Year:
         return _merge(
             self._registry(), self._dibao(), self._tekun(), self._temporary(),
             self._flood.acts(), self._health(), self._employment(), self._family(),
-            self._culture(),
+            self._culture(), self._orphans(),
         )  # fmt: skip
 
     def commands(self) -> Iterator[SignedCommand]:
@@ -454,7 +521,14 @@ class _Year:
                 self._marked[act.mark] = act
             self.counts[act.cmd] += 1
             nonce = f"{rng.getrandbits(128):032x}"
-            yield signers[act.by].sign(act.cmd, body, at=now, nonce=nonce)
+            if act.sealed is None:
+                yield signers[act.by].sign(act.cmd, body, at=now, nonce=nonce)
+                continue
+            salt = f"{rng.getrandbits(128):032x}"
+            if act.cmd == "recipient.register" and act.body.get("protected"):
+                self.protected_registered += 1
+            yield signers[act.by].sign(act.cmd, body, at=now, nonce=nonce, sealed=act.sealed,
+                                       subject=act.subject, salt=salt)  # fmt: skip
 
     def _resolve(self, act: _Act) -> dict[str, Any]:
         """A correction names the event it corrects only once that event has been signed."""
@@ -477,6 +551,8 @@ class _Year:
             donations=self.counts["donation.receive"],
             disbursements=self.counts["disbursement.make"],
             households=len(self.dibao),
+            recipients=self.counts["recipient.register"],
+            protected=self.protected_registered,
         )
 
     # --- the streams ----------------------------------------------------------------------
@@ -509,16 +585,16 @@ class _Year:
     def _monthly(
         self, fund: str, program: str, by: Callable[[date], str], roster: list[_Person],
         amount: Callable[[_Person, int], int], funding: _Funding,
-        slot: int, extra: dict[int, list[_Pay]] | None = None,
+        slot: int, extra: dict[int, list[_Pay]] | None = None, *,
+        kind: str = "adult", flags: tuple[str, ...] = (),
     ) -> Iterator[_Act]:  # fmt: skip
-        """Monthly payments on the 10th; each quarter funded first by (level, doc prefix, share)."""
+        """Monthly payments on the 10th; each quarter funded first by (level, doc prefix, share).
+        Each person is registered (``kind`` of person, ``flags``) before their first month."""
         extra = extra or {}
 
         def month(m: int) -> list[_Pay]:
             day = _workday(date(YEAR, m, 10))
-            pays = [
-                _Pay(day, amount(p, m), p.ref, p.village) for p in roster if p.first <= m <= p.last
-            ]
+            pays = [_pay_of(day, amount(p, m), p) for p in roster if p.first <= m <= p.last]
             return pays + extra.get(m, [])
 
         for quarter in range(4):
@@ -529,6 +605,9 @@ class _Year:
             for m in months:
                 pays = month(m)
                 day = _workday(date(YEAR, m, 9))
+                for p in roster:
+                    if p.first == m:
+                        yield self.register(day, by(day), program, p, kind, flags)
                 yield _allocation(day, by(day), fund, program, sum(p.amount for p in pays))
                 for pay in pays:
                     yield _payment(program, pay, by(pay.day), f"{YEAR}-{m:02d}", bulk=True)
@@ -569,20 +648,39 @@ class _Year:
 
         return self._monthly(
             "F-TEKUN", "P-TEKUN", _shehui, self.tekun, amount,
-            (("province", "黔财社", 70), ("county", "息财", 0)), slot=5,
+            (("province", "黔财社", 70), ("county", "息财", 0)), slot=5, kind="elderly",
         )  # fmt: skip
+
+    def _orphans(self) -> Iterator[_Act]:
+        return self._monthly(
+            "F-ORPHAN", "P-ORPHAN", _shehui, self.orphans, lambda p, m: _fen(1300),
+            (("central", "财社", 50), ("province", "黔财社", 30), ("county", "息财", 0)),
+            slot=11, kind="minor", flags=("minor", "orphan"),
+        )  # fmt: skip
+
+    def _one_off(self, rng: random.Random, i: int, every: int, at: int,
+                 kinds: tuple[str, ...]) -> tuple[_Person, str]:  # fmt: skip
+        """A person paid once (临时救助, 疾病应急救助): every ``every``-th one is protected."""
+        if i % every != at:
+            return _Person(self._ref(rng), rng.choice(VILLAGES), 0, 0), "adult"
+        people = self._rng(f"protected/{kinds[0]}/{i}")
+        kind = kinds[i // every % len(kinds)]
+        return _Person(self._protected_ref(people), people.choice(VILLAGES), 0, 0), kind
 
     def _temporary(self) -> Iterator[_Act]:
         rng = self._rng("temporary")
         pays: list[_Pay] = []
+        people: dict[str, tuple[_Person, str]] = {}
         for i in range(36 * self.scale):
             quarter = rng.randrange(4)
             day = _workday(date(YEAR, 3 * quarter + 1, 8) + timedelta(days=rng.randrange(80)))
             fen = _fen(rng.choice((500, 800, 1000, 1500, 2000, 3000, 5000, 8000)))
-            if i % 9 == 4:  # a minor or an HIV-affected family: never singled out
-                pays.append(_Pay(day, fen, None, None))
-            else:
-                pays.append(_Pay(day, fen, self._ref(rng), rng.choice(VILLAGES)))
+            # A minor, a confidential case or an HIV-affected family: never singled out.
+            person, kind = self._one_off(rng, i, 9, 4, ("minor", "confidential", "hiv"))
+            person = person._replace(size=1 + i * 7 % 5)
+            fen += _PROTECTED_ODD if kind != "adult" else 0
+            people[person.ref] = (person, kind)
+            pays.append(_pay_of(day, fen, person))
         pays.sort(key=lambda p: p.day)
         acts: list[_Act] = []
         for half, level, prefix in ((0, "county", "息财"), (1, "city", "筑财社")):
@@ -597,20 +695,35 @@ class _Year:
             day = _workday(date(YEAR, 3 * quarter + 1, 7))
             need = sum(p.amount for p in pays if (p.day.month - 1) // 3 == quarter)
             acts.append(_allocation(day, _shehui(day), "F-TEMP", "P-TEMP", need))
-        acts.extend(_payment("P-TEMP", p, _shehui(p.day)) for p in pays)
+        for pay in pays:
+            person, kind = people[pay.ref or ""]
+            flags = (kind,) if kind != "adult" else ()
+            acts.append(self.register(pay.day, _shehui(pay.day), "P-TEMP", person, kind, flags))
+            acts.append(_payment("P-TEMP", pay, _shehui(pay.day)))
         return iter(_by_day(acts))
 
     def _health(self) -> Iterator[_Act]:
         rng, by, head = self._rng("health"), "recorder-health", "department-head-health"
         pays = []
+        people: dict[str, tuple[_Person, str]] = {}
         for i in range(15 * self.scale):
             day = _workday(date(YEAR, 3, 12) + timedelta(days=rng.randrange(275)))
             fen = _fen(rng.randrange(10, 80) * 100)
-            if i % 8 == 3:  # e.g. an HIV patient: amount and date only
-                pays.append(_Pay(day, fen, None, None))
-            else:
-                pays.append(_Pay(day, fen, self._ref(rng), rng.choice(VILLAGES)))
+            # e.g. an HIV patient: amount and date only.
+            person, kind = self._one_off(rng, i, 8, 3, ("hiv",))
+            person = person._replace(size=1 + i * 3 % 4)
+            fen += _PROTECTED_ODD if kind != "adult" else 0
+            people[person.ref] = (person, kind)
+            pays.append(_pay_of(day, fen, person))
         pays.sort(key=lambda p: p.day)
+
+        def paid() -> Iterator[_Act]:
+            for pay in pays:
+                person, kind = people[pay.ref or ""]
+                flags = ("hiv",) if kind == "hiv" else ("serious_illness",)
+                yield self.register(pay.day, by, "P-DISEASE", person, kind, flags)
+                yield _payment("P-DISEASE", pay, by)
+
         need = sum(p.amount for p in pays)
         day = date(YEAR, 3, 6)
         yield _appropriation(day, by, _doc("息财", day, 8), "county", "F-DISEASE", _ceil(need))
@@ -630,17 +743,19 @@ class _Year:
             )
             for i, village in enumerate(VILLAGES[1:11])
         ]  # fmt: skip
-        yield from _merge((_payment("P-DISEASE", p, by) for p in pays), [donation], issues)
+        yield from _merge(paid(), [donation], issues)
 
     def _quarterly(
         self, fund: str, program: str, by: str, roster: list[_Person],
-        funding: _Funding, pay_days: tuple[date, ...], slot: int,
+        funding: _Funding, pay_days: tuple[date, ...], slot: int, kind: str,
     ) -> Iterator[_Act]:  # fmt: skip
         """Paid each quarter (3 × the monthly ``rate`` × ``size``), funded in January."""
         each = [_fen(3 * p.rate * p.size) for p in roster]
         need = sum(each) * len(pay_days)
         day = _workday(date(YEAR, 1, 6))
         yield from _funded(day, by, fund, need, funding, slot)
+        for p in roster:
+            yield self.register(day, by, program, p, kind)
         for pay_day in pay_days:
             yield _allocation(pay_day, by, fund, program, sum(each))
             period = f"{YEAR}-{(pay_day.month - 1) // 3 * 3 + 3:02d}"
@@ -656,7 +771,7 @@ class _Year:
         days = tuple(_workday(date(YEAR, m, d)) for m, d in ((4, 10), (7, 10), (10, 10), (12, 18)))
         return self._quarterly(
             "F-EMPLOY", "P-EMPLOY", "recorder-employment", roster,
-            (("county", "息财", 100),), days, slot=9,
+            (("county", "息财", 100),), days, slot=9, kind="worker",
         )  # fmt: skip
 
     def _family(self) -> Iterator[_Act]:
@@ -670,7 +785,7 @@ class _Year:
         days = tuple(_workday(date(YEAR, m, 20)) for m in (3, 6, 9, 12))
         return self._quarterly(
             "F-FAMILY", "P-FAMILY", "recorder-family", roster,
-            (("province", "黔财社", 60), ("county", "息财", 0)), days, slot=10,
+            (("province", "黔财社", 60), ("county", "息财", 0)), days, slot=10, kind="parent",
         )  # fmt: skip
 
     def _culture(self) -> Iterator[_Act]:
@@ -700,6 +815,12 @@ class _Year:
             "S-CULTURE", by, leader, date(YEAR, 9, 15), [Goods(novels, 300 * s)], None,
             institution="流长社区农家书屋", category="culture_services",
         )  # fmt: skip
+
+
+def _pay_of(day: date, fen: int, p: _Person) -> _Pay:
+    if p.ref.startswith("P-"):
+        return _Pay(day, fen, p.ref, None, protected=True)
+    return _Pay(day, fen, p.ref, p.village)
 
 
 def _firm(rng: random.Random) -> str:
@@ -1041,8 +1162,24 @@ class _FloodPlan:
             ),
         ]
 
+    def _registrations(self) -> list[_Act]:
+        """The flood households, registered the day after the flood (低保 ones already are)."""
+        day, dibao = date(YEAR, 7, 7), {p.ref for p in self.year.dibao}
+        new = {h.ref: h for h in self.year.flood if h.ref not in dibao}
+        return [self.year.register(day, _shehui(day), "P-FLOOD", h, "adult") for h in new.values()]
+
+    def _gift(self, gift: _Gift, receipt: str) -> _Act:
+        """A donation; an individual who did not consent to be named may be in a sealed part."""
+        act = _donation(gift, receipt)
+        # Reproducible demo data, not secrets: a seeded generator is the point.
+        rng = random.Random(f"gongkai-demo/{self.year.seed}/donor/{receipt}")  # noqa: S311
+        if gift.donor_name is None and gift.donor_class == "individual" and rng.random() < 0.5:
+            act.sealed = {"donor_name": person_name(rng, rng.random() < 0.5, self.year.public_names)}
+            act.subject = donor_subject(receipt)
+        return act
+
     def acts(self) -> Iterator[_Act]:
-        gifts = (_donation(g, receipt) for g, receipt in self.gifts)
+        gifts = (self._gift(g, receipt) for g, receipt in self.gifts)
         pays = _merge(
             *([_payment("P-FLOOD", p, _shehui(p.day)) for p in wave] for wave in self.waves)
         )
@@ -1055,8 +1192,8 @@ class _FloodPlan:
             for day, source, lines in _GOV_GOODS
         ]  # fmt: skip
         return _merge(
-            goods_in, _by_day(self.pledges), gifts, _by_day(self.money), pays, winter,
-            self._goods(), _by_day(self._fixes()),
+            self._registrations(), goods_in, _by_day(self.pledges), gifts, _by_day(self.money),
+            pays, winter, self._goods(), _by_day(self._fixes()),
         )  # fmt: skip
 
 

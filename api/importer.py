@@ -16,6 +16,7 @@ import hashlib
 import io
 import re
 import unicodedata
+import zipfile
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -97,11 +98,15 @@ def _blank(value: object) -> bool:
 
 def _read(path: Path, data: bytes) -> list[list[object]]:
     if data[:4] == b"PK\x03\x04":
-        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         try:
-            return [list(r) for r in book.worksheets[0].iter_rows(values_only=True)]
-        finally:
-            book.close()
+            book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+            try:
+                return [list(r) for r in book.worksheets[0].iter_rows(values_only=True)]
+            finally:
+                book.close()
+        except (zipfile.BadZipFile, KeyError, ValueError, TypeError, IndexError, OSError) as error:
+            # Uploads come from anyone with a session: a damaged workbook is a refusal, not a 500.
+            raise ImportRejected(path.name, [(1, "", f"not a readable .xlsx workbook ({type(error).__name__})")]) from None
     if data[:4] == b"\xd0\xcf\x11\xe0":
         raise ImportRejected(path.name, [(1, "", "old .xls files are not read: save as .xlsx")])
     try:
@@ -295,18 +300,45 @@ def _check_accounts(
             raise found
 
 
-def import_file(
-    app: Ledger, signer: Signer, path: Path, *, now: datetime | None = None
-) -> ImportReport:
-    """Record every row of a donations or disbursements sheet in one transaction, or none."""
-    data = path.read_bytes()
-    sha = hashlib.sha256(data).hexdigest()
-    table = _read(path, data)
+@dataclass(frozen=True, slots=True)
+class CheckedRow:
+    number: int  # the row's number in the sheet (header = 1)
+    body: dict[str, Any]
+    idem: str  # derived from the row's content, so a re-import records nothing twice
+
+
+@dataclass(frozen=True, slots=True)
+class CheckedSheet:
+    """A sheet whose every row passed its command's body rules: ready to be signed."""
+
+    name: str
+    kind: str
+    cmd: str
+    sha256: str
+    headers: dict[str, str]  # body field -> the column's header as written in the file
+    rows: list[CheckedRow]
+
+    def column_of(self, error: LedgerError, index: int) -> str:
+        """The header of the column a refusal of row ``index`` names (else the first column)."""
+        field = _field_of(error, self.rows[index].body) or ""
+        return self.headers.get(field, next(iter(self.headers.values()), ""))
+
+    def explain(self, error: LedgerError) -> str:
+        return _explain(error.message, self.headers)
+
+
+def check_sheet(app: Ledger, name: str, data: bytes) -> CheckedSheet:
+    """Read a donations or disbursements sheet and check every row, signing nothing.
+
+    Raises ``ImportRejected`` listing every bad row (row, column as written, message). Used by
+    ``import_file`` and by the staff web app, which signs the checked rows in the browser.
+    """
+    table = _read(Path(name), data)
     if not table or all(_blank(c) for c in table[0]):
-        raise ImportRejected(path.name, [(1, "", "the first row must be the header")])
+        raise ImportRejected(name, [(1, "", "the first row must be the header")])
     kind, columns, problems = _header(table[0])
     if problems:
-        raise ImportRejected(path.name, problems)
+        raise ImportRejected(name, problems)
     headers = {f: str(table[0][i]).strip() for i, f in columns.items()}
     first = headers[columns[min(columns)]]
     rows: list[tuple[_Row, dict[str, Any]]] = []
@@ -337,24 +369,36 @@ def import_file(
         problems += [(number, headers.get(f, first), m) for f, m in row.problems]
         rows.append((row, body))
     if not rows:
-        raise ImportRejected(path.name, [(2, first, "the sheet has no data rows")])
+        raise ImportRejected(name, [(2, first, "the sheet has no data rows")])
     if problems:
-        raise ImportRejected(path.name, sorted(problems))
-    envelopes: list[SignedCommand] = []
+        raise ImportRejected(name, sorted(problems))
+    checked: list[CheckedRow] = []
     occurrences: dict[str, int] = {}
-    for _, body in rows:
+    for row, body in rows:
         content = hashlib.sha256(canonical({"cmd": COMMANDS[kind], "body": body})).hexdigest()
         occurrences[content] = occurrences.get(content, 0) + 1
-        idem = f"import:{content[:32]}:{occurrences[content]}"
-        envelopes.append(signer.sign(COMMANDS[kind], body, idem=idem, at=now))
+        checked.append(CheckedRow(row.number, body, f"import:{content[:32]}:{occurrences[content]}"))
+    return CheckedSheet(name, kind, COMMANDS[kind], hashlib.sha256(data).hexdigest(), headers, checked)
+
+
+def rejected_rows(sheet: CheckedSheet, rejected: BatchRejected) -> ImportRejected:
+    """A refused batch of a sheet's rows, reported by row and column as the file names them."""
+    found = [(sheet.rows[index].number, sheet.column_of(refusal, index), sheet.explain(refusal))
+             for index, refusal in rejected.problems]  # fmt: skip
+    return ImportRejected(sheet.name, found)
+
+
+def import_file(
+    app: Ledger, signer: Signer, path: Path, *, now: datetime | None = None
+) -> ImportReport:
+    """Record every row of a donations or disbursements sheet in one transaction, or none."""
+    sheet = check_sheet(app, path.name, path.read_bytes())
+    envelopes: list[SignedCommand] = [
+        signer.sign(sheet.cmd, row.body, idem=row.idem, at=now) for row in sheet.rows
+    ]
     try:
         results = app.submit_batch(envelopes)
     except BatchRejected as rejected:
-        found = []
-        for index, refusal in rejected.problems:
-            row, body = rows[index]
-            column = headers.get(_field_of(refusal, body) or "", first)
-            found.append((row.number, column, _explain(refusal.message, headers)))
-        raise ImportRejected(path.name, found) from rejected
+        raise rejected_rows(sheet, rejected) from rejected
     duplicates = sum(r.duplicate for r in results)
-    return ImportReport(len(rows), len(results) - duplicates, duplicates, kind, sha)
+    return ImportReport(len(sheet.rows), len(results) - duplicates, duplicates, sheet.kind, sheet.sha256)

@@ -11,13 +11,20 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from fastapi import FastAPI, Request, Response
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.bootstrap import Services, bootstrap
 from api.config import Settings
+from api.http_api import api_router
+from api.problems import on_http_error, on_ledger_error, on_validation_error, problem
+from api.sessions import Sessions
+from api.staff import staff_router
 from ledger.catalogue import AREAS, CATEGORIES, DEPARTMENTS
+from ledger.errors import LedgerError
 from ledger.money import format_wan, format_yuan
 from projections import balances
 
@@ -27,6 +34,9 @@ TEMPLATES = Environment(
 )
 TEMPLATES.filters["yuan"] = format_yuan
 TEMPLATES.filters["wan"] = format_wan
+
+MAX_BODY = 1_000_000
+MAX_UPLOAD = 20_000_000
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; script-src 'self'; object-src 'none'; "
@@ -39,27 +49,34 @@ SECURITY_HEADERS = {
 
 def create_app(settings: Settings) -> FastAPI:
     services = bootstrap(settings)
-    lock = threading.Lock()
-    app = FastAPI(title="gongkai 公开", version="0.1.0")
+    lock = threading.RLock()
+    sessions = Sessions()
+    app = FastAPI(title="gongkai 公开", version="0.1.0",
+                  description="A verifiable ledger for relief funds and donations (流长镇).")
+    app.add_exception_handler(LedgerError, on_ledger_error)
+    app.add_exception_handler(RequestValidationError, on_validation_error)
+    app.add_exception_handler(StarletteHTTPException, on_http_error)
+    app.include_router(api_router(services, sessions, lock))
+    app.include_router(staff_router(services, sessions, lock))
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
 
     @app.middleware("http")
     async def security_headers(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
-        response = await call_next(request)
+        length = request.headers.get("content-length")
+        limit = MAX_UPLOAD if request.url.path.endswith("/imports") else MAX_BODY
+        if length is not None and (not length.isdigit() or int(length) > limit):
+            response: Response = problem(413, "http_413", "Request too large", "请求过大",
+                                         f"request bodies are limited to {limit} bytes")  # fmt: skip
+        else:
+            response = await call_next(request)
         response.headers.update(SECURITY_HEADERS)
         return response
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
-
-    @app.get("/api/v1/balances")
-    def balances_json() -> JSONResponse:
-        with lock:
-            rows = balances.accounts(services.read_models())
-        return JSONResponse([r.to_json() for r in rows])
 
     @app.get("/", response_class=HTMLResponse)
     def home() -> HTMLResponse:
@@ -82,6 +99,7 @@ def create_app(settings: Settings) -> FastAPI:
         return HTMLResponse(html)
 
     app.state.services = services
+    app.state.sessions = sessions
     return app
 
 

@@ -6,6 +6,10 @@ events of every aggregate it touches in one atomic write together with its idemp
 Guards raise a named ``LedgerError`` before anything is triggered, so a refused command
 records nothing. A command whose idempotency key was seen before records nothing new and
 returns the first result, also after a restart (the key is stored in the same transaction).
+
+Personal data (a command's sealed part) is encrypted with its subject's key and stored in the
+same transaction as the events, apart from them; the subject's key is made first, in a
+transaction of its own. An erasure destroys the key in the transaction of its event.
 """
 
 from __future__ import annotations
@@ -26,8 +30,10 @@ from ledger.errors import (
     BatchRejected,
     LedgerError,
     NotFound,
+    RecipientError,
 )
 from ledger.registry import Registry
+from ledger.sealing import Opened, SealedPart, SealedStore, SubjectKeys, seal, unseal
 
 MAX_ATTEMPTS = 5
 
@@ -67,6 +73,35 @@ class Ledger(Application[UUID]):
         if not isinstance(recorder, CommandJournal):
             raise TypeError("the ledger needs a recorder with an idempotency journal")
         return recorder
+
+    @property
+    def subject_keys(self) -> SubjectKeys:
+        recorder = self.recorder
+        if not isinstance(recorder, SubjectKeys):
+            raise TypeError("the ledger needs a recorder that keeps subject keys")
+        return recorder
+
+    @property
+    def sealed_store(self) -> SealedStore:
+        recorder = self.recorder
+        if not isinstance(recorder, SealedStore):
+            raise TypeError("the ledger needs a recorder that stores sealed parts")
+        return recorder
+
+    def open_sealed(self, digests: Sequence[str]) -> dict[str, Opened]:
+        """Stored sealed parts, decrypted; an erased subject's come back without their part.
+
+        Digests with nothing stored are left out. Only authorised paths call this (the
+        auditor's list, and the village board's masked names).
+        """
+        stored = self.sealed_store.find_sealed(list(dict.fromkeys(digests)))
+        keys = self.subject_keys.subject_keys(sorted({s for s, _, _ in stored.values()}), create=False)
+        opened: dict[str, Opened] = {}
+        for digest, (subject, nonce, ciphertext) in stored.items():
+            key = keys.get(subject)
+            part = unseal(key, digest, nonce, ciphertext) if key is not None else None
+            opened[digest] = Opened(digest, subject, part)
+        return opened
 
     # --- queries on aggregates (the write side's own needs) ------------------------------
 
@@ -119,8 +154,10 @@ class Ledger(Application[UUID]):
                 raise BatchRejected(problems)
             if not unit.events:
                 return results
+            sealed = self._seal(unit.sealed_parts)
             try:
-                self.save(*unit.events, *unit.touched.values(), commands=unit.journal_entries)
+                self.save(*unit.events, *unit.touched.values(), commands=unit.journal_entries,
+                          sealed=sealed, erased=unit.erased_subjects)  # fmt: skip
             except IntegrityError:
                 if attempt == MAX_ATTEMPTS - 1:
                     raise ConcurrencyConflict(
@@ -129,6 +166,20 @@ class Ledger(Application[UUID]):
                 continue  # Someone else wrote first: load again and re-check every guard.
             return results
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _seal(self, parts: list[SealedPart]) -> list[tuple[str, str, bytes, bytes]]:
+        """Encrypt each sealed part with its subject's key, making missing keys first."""
+        if not parts:
+            return []
+        keys = self.subject_keys.subject_keys(sorted({p.subject for p in parts}), create=True)
+        rows = []
+        for part in parts:
+            key = keys.get(part.subject)
+            if key is None:
+                raise RecipientError("personal data of an erased person cannot be recorded again")
+            nonce, ciphertext = seal(key, part)
+            rows.append((part.digest, part.subject, nonce, ciphertext))
+        return rows
 
 
 class _StoreBacking:

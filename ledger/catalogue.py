@@ -16,6 +16,9 @@ class Role(StrEnum):
     OFFICE_FILER = "office_filer"  # 党政办 备案
     AUDITOR = "auditor"  # 审计
     ADMINISTRATOR = "administrator"  # 系统管理员
+    # The server's own key for the public feedback channel (公众留言收件): it records what
+    # the public submits and nothing else. It is not an official's key.
+    INTAKE = "intake"
 
 
 ROLE_LABELS: dict[Role, str] = {
@@ -25,6 +28,27 @@ ROLE_LABELS: dict[Role, str] = {
     Role.OFFICE_FILER: "党政办备案员",
     Role.AUDITOR: "审计员",
     Role.ADMINISTRATOR: "系统管理员",
+    Role.INTAKE: "公众留言收件",
+}
+
+# The kinds of information of the plan (§二) and the channels of publication (§三–§五).
+INFO_KINDS: dict[str, str] = {
+    "decision": "决策公开",
+    "management": "管理和服务公开",
+    "execution": "执行和结果公开",
+}
+CHANNELS: dict[str, str] = {
+    "notice_board": "镇政务公开栏",
+    "county_portal": "县门户网站",
+    "wechat": "微信公众号",
+    "weibo": "政务微博",
+}
+DOCUMENT_KINDS: dict[str, str] = {
+    "policy": "政策文件",
+    "standard": "标准",
+    "guide": "办事指南",
+    "notice": "通知公告",
+    "other": "其他",
 }
 
 DEPARTMENTS: dict[str, str] = {

@@ -10,6 +10,10 @@ It binds who (``by``), what (``cmd`` + ``body``), which aggregates (``targets``,
 body so the server can recompute them), when (``at``) and a nonce. The stored event keeps those
 exact bytes, the signature and the key id; nothing is re-encoded before verification.
 
+Personal data travels beside the payload, never in it: the envelope's ``sealed`` bytes (see
+``ledger.sealing``), bound by their SHA-256 digest in the payload's ``sealed`` field. Which
+commands may carry one, and what it must hold, is decided by ``ledger.privacy``.
+
 For each command type this module knows how to validate the body, which aggregates it touches
 (``targets``) and what it does to each one's balances (``deltas``: bucket -> signed change).
 Balances are kept in buckets: a fund's bucket is the purpose of directed money ("" = undirected),
@@ -19,6 +23,7 @@ a program has one bucket "", a store's bucket is (item, grade, unit, purpose) as
 from __future__ import annotations
 
 import json
+import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,7 +37,9 @@ from ledger.catalogue import APPROPRIATION_LEVELS, DEPARTMENTS, DONOR_CLASSES, R
 from ledger.errors import MalformedCommand
 from ledger.fields import Fields
 from ledger.goods import Goods
+from ledger.identity import check_credit_code
 from ledger.keys import PrivateKey
+from ledger.sealing import DIGEST, SealedPart, digest_of
 
 PAYLOAD_VERSION = 1
 Deltas = dict[str, int]
@@ -40,11 +47,16 @@ Deltas = dict[str, int]
 
 @dataclass(frozen=True, slots=True)
 class SignedCommand:
-    """Exactly what is stored: the signed bytes, the Ed25519 signature, the signer's key id."""
+    """Exactly what is stored: the signed bytes, the Ed25519 signature, the signer's key id.
+
+    ``sealed`` is the plaintext sealed part (personal data) the client sends with the command;
+    it is never part of the event: the ledger stores it encrypted, apart from the log.
+    """
 
     signed: bytes
     signature: bytes
     key_id: str
+    sealed: bytes | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +72,9 @@ class Command:
     idem: str
     targets: tuple[UUID, ...]
     body: dict[str, Any]
-    sealed: str | None
+    sealed: str | None  # the digest of the sealed part, as signed
+    # The sealed part itself, when the command came with it (never when replayed from the log).
+    sealed_part: SealedPart | None = None
 
     @classmethod
     def parse(cls, envelope: SignedCommand) -> Command:
@@ -87,6 +101,20 @@ class Command:
         if by != envelope.key_id:
             raise MalformedCommand("command.by does not match the key id the command came with")
         nonce = data.text("nonce", max_len=64)
+        sealed = data.opt_text("sealed", max_len=64)
+        if sealed is not None and not DIGEST.match(sealed):
+            raise MalformedCommand("command.sealed must be the SHA-256 digest (64 hex) of the sealed part")
+        sealed_part = None
+        if envelope.sealed is not None:
+            if sealed is None:
+                raise MalformedCommand(
+                    "a sealed part came with a command whose signed payload names none (sealed: null)"
+                )
+            if digest_of(envelope.sealed) != sealed:
+                raise MalformedCommand(
+                    "the sealed part does not match the digest the official signed (command.sealed)"
+                )
+            sealed_part = SealedPart.parse(envelope.sealed)
         return cls(
             envelope=envelope,
             log=data.text("log", max_len=80),
@@ -97,7 +125,8 @@ class Command:
             idem=data.text("idem", max_len=200),
             targets=targets,
             body=Fields(data.data.get("body"), "body").data,
-            sealed=data.opt_text("sealed", max_len=128),
+            sealed=sealed,
+            sealed_part=sealed_part,
         )
 
 
@@ -126,9 +155,19 @@ class Signer:
         idem: str | None = None,
         at: datetime | None = None,
         nonce: str | None = None,
+        sealed: dict[str, Any] | None = None,
+        subject: str | None = None,
+        salt: str | None = None,
     ) -> SignedCommand:
+        """Sign a command; ``sealed`` is personal data about ``subject`` that goes sealed beside
+        it (its digest is signed; ``salt`` is random unless given, for reproducible demos)."""
         spec = spec_of(cmd)
         nonce = nonce or secrets.token_hex(16)
+        part = None
+        if sealed is not None:
+            if not subject:
+                raise MalformedCommand("a sealed part needs the subject whose data it is")
+            part = SealedPart.pack(subject, sealed, salt)
         payload = {
             "v": PAYLOAD_VERSION,
             "log": self.jurisdiction,
@@ -139,10 +178,12 @@ class Signer:
             "idem": idem or nonce,
             "targets": [str(t) for t in spec.targets(Fields(body), self.jurisdiction)],
             "body": body,
-            "sealed": None,
+            "sealed": part.digest if part else None,
         }
         signed = canonical(payload)
-        return SignedCommand(signed, self.key.sign(signed), self.key.key_id)
+        return SignedCommand(
+            signed, self.key.sign(signed), self.key.key_id, part.raw if part else None
+        )
 
 
 # --- command types ------------------------------------------------------------------------
@@ -286,10 +327,19 @@ def _donor(b: Fields) -> None:
             "body.donor_name may be public only with the donor's consent (consent: true); "
             "without it leave the name out"
         )
+    if b.data.get("donor_code") is not None:
+        # An organisation's unified social credit code names it as surely as its name does.
+        if b.data["donor_class"] == "individual" or not consent:
+            raise MalformedCommand(
+                "body.donor_code (统一社会信用代码) is for an organisation that consented to be named",
+                field="donor_code",
+            )
+        check_credit_code(b.data["donor_code"], "body.donor_code")
 
 
 def _v_pledge(b: Fields) -> None:
-    b.only("pledge_no", "fund", "donor_class", "donor_name", "consent", "amount", "purpose", "date")
+    b.only("pledge_no", "fund", "donor_class", "donor_name", "donor_code", "consent", "amount",
+           "purpose", "date")
     b.code("pledge_no")
     b.code("fund")
     _donor(b)
@@ -309,7 +359,7 @@ _spec(
 
 def _v_donation(b: Fields) -> None:
     b.only(
-        "receipt_no", "date", "donor_class", "donor_name", "consent", "purpose",
+        "receipt_no", "date", "donor_class", "donor_name", "donor_code", "consent", "purpose",
         "fund", "amount", "store", "goods", "pledge_no", "note",
     )  # fmt: skip
     b.code("receipt_no")
@@ -426,11 +476,10 @@ def _v_disbursement(b: Fields) -> None:
     b.amount()
     b.day("date")
     period = b.opt_text("period", max_len=7)
-    if period is not None:
-        try:
-            datetime.strptime(period, "%Y-%m")
-        except ValueError as exc:
-            raise MalformedCommand(f"body.period {period!r} is not a month YYYY-MM") from exc
+    if period is not None and (
+        not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", period) or period < "1900"
+    ):
+        raise MalformedCommand(f"body.period {period!r} is not a month YYYY-MM")
     if b.flag("protected"):
         # A protected recipient (minor, HIV/AIDS, confidential) is never singled out in public.
         for key in ("recipient", "village"):
@@ -546,3 +595,11 @@ def _d_correction(b: Fields) -> list[Deltas]:
 
 
 _spec("correction.record", _RECORDERS, _v_correction, _t_correction, _d_correction)
+
+
+# The disclosure workflow registers its command types here, so every command type is known
+# wherever commands are parsed.
+from ledger import disclosure as _disclosure  # noqa: E402, F401
+
+# The recipient registry (``recipient.register``, ``recipient.erase``) registers its own too.
+from ledger import recipients as _recipients  # noqa: E402, F401

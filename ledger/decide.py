@@ -3,13 +3,15 @@
 A ``Unit`` decides one command (or a batch, each seeing the changes of the ones before) against
 a ``Backing`` that loads aggregates. The ledger backs it with the event store; the auditor's
 verifier backs it with aggregates rebuilt in memory while streaming the log, so the very same
-rules are checked again on replay. Guards raise a named ``LedgerError`` before any event is
+rules are checked again on replay (``replay=True``: the log holds the digests of sealed parts,
+not their plaintext, so only what the public part shows is checked again). Guards raise a named ``LedgerError`` before any event is
 triggered, so a refused command changes nothing.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol
@@ -17,14 +19,16 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
-from ledger import ids
+from ledger import ids, privacy
 from ledger.accounts import Account, Fund, Program, Store, deltas_for
+from ledger.canonical import canonical
 from ledger.catalogue import CATEGORIES, DEPARTMENTS, Role
 from ledger.commands import Command, SignedCommand, payload_of, spec_of
 from ledger.errors import (
     AlreadyExists,
     CorrectionError,
     DirectedMisuse,
+    IdempotencyConflict,
     MalformedCommand,
     NotFound,
     SeparationOfDuties,
@@ -33,8 +37,10 @@ from ledger.errors import (
 )
 from ledger.fields import Fields
 from ledger.keys import PublicKey
-from ledger.records import Appropriation, Donation, Pledge
+from ledger.recipients import check_payee
+from ledger.records import Appropriation, Donation, Pledge, Record
 from ledger.registry import Official, Registry
+from ledger.sealing import SealedPart
 
 
 class Backing(Protocol):
@@ -53,6 +59,8 @@ class CommandResult:
     idem: str
     targets: list[str]
     versions: list[int]
+    # SHA-256 of the command type and body: a key reused for another command is a conflict.
+    digest: str = ""
     duplicate: bool = False
 
     def to_json(self) -> str:
@@ -63,6 +71,10 @@ class CommandResult:
     @classmethod
     def from_json(cls, text: str, *, duplicate: bool) -> CommandResult:
         return cls(**json.loads(text), duplicate=duplicate)
+
+
+def command_digest(command: Command) -> str:
+    return hashlib.sha256(canonical({"cmd": command.cmd, "body": command.body})).hexdigest()
 
 
 _CREATE = "create"
@@ -90,8 +102,12 @@ class Unit:
     whole batch has been decided.
     """
 
-    def __init__(self, backing: Backing) -> None:
+    def __init__(self, backing: Backing, *, replay: bool = False) -> None:
         self.backing = backing
+        self.replay = replay
+        # Personal data to store encrypted with the events, and subjects whose keys to destroy.
+        self.sealed_parts: list[SealedPart] = []
+        self.erased_subjects: list[str] = []
         self.touched: dict[UUID, Aggregate] = {}
         self.created: set[UUID] = set()
         self.events: list[Any] = []
@@ -149,21 +165,33 @@ class Unit:
         spec = spec_of(command.cmd)
         spec.validate(Fields(command.body))
         if command.cmd == "registry.found":
-            prior = self.prior(command.idem)
+            # Authenticate before answering from the journal: a forged genesis gets nothing.
+            admin = PublicKey.from_b64(command.body["administrator"]["public_key"])
+            if admin.key_id != command.by:
+                raise MalformedCommand("genesis must be signed by the administrator it enrols")
+            admin.verify(command.envelope.signature, command.envelope.signed)
+            prior = self.prior(command)
             if prior is not None:
                 return prior
+            privacy.admit(self, command, replay=self.replay)  # genesis carries no personal data
             aggregates = self._found(command)
+            sealed = None
         else:
             registry = self.registry()
             official = self._authenticate(command, registry)
-            prior = self.prior(command.idem)
+            prior = self.prior(command)
             if prior is not None:
                 return prior
             self._authorize(command, registry, spec.roles)
             expected = spec.targets(Fields(command.body), registry.jurisdiction)
             if list(command.targets) != expected:
                 raise MalformedCommand("command.targets do not match what the body names")
+            sealed = privacy.admit(self, command, replay=self.replay)
             aggregates = self._decide(command, official, registry)
+        if sealed is not None and privacy.erases(command.cmd):
+            self.erased_subjects.append(sealed.subject)
+        elif sealed is not None:
+            self.sealed_parts.append(sealed)
         for aggregate in aggregates:
             self.touched[aggregate.id] = aggregate
             self.events.extend(aggregate.collect_events())
@@ -173,14 +201,28 @@ class Unit:
             idem=command.idem,
             targets=[str(t) for t in command.targets],
             versions=[a.version for a in aggregates],
+            digest=command_digest(command),
         )
         self.journal_entries.append((command.idem, result.to_json()))
         self.seen[command.idem] = result.to_json()
         return result
 
-    def prior(self, idem: str) -> CommandResult | None:
-        found = self.seen.get(idem) or self.backing.find_command(idem)
-        return None if found is None else CommandResult.from_json(found, duplicate=True)
+    def prior(self, command: Command) -> CommandResult | None:
+        """The first result under this command's idempotency key, if the key was used.
+
+        A retry (the same command type and body, even re-signed) gets the first result; the
+        key reused for a different command is refused, never silently answered.
+        """
+        found = self.seen.get(command.idem) or self.backing.find_command(command.idem)
+        if found is None:
+            return None
+        result = CommandResult.from_json(found, duplicate=True)
+        if result.digest and result.digest != command_digest(command):
+            raise IdempotencyConflict(
+                f"idempotency key {command.idem!r} was already used for another command "
+                f"({result.cmd}); use a new key for a new command"
+            )
+        return result
 
     def _found(self, command: Command) -> list[Aggregate]:
         if self.exists(ids.REGISTRY_ID):
@@ -260,10 +302,16 @@ class Unit:
         plan = _MOVES[command.cmd]
         loaded: list[Account | None] = []
         labels = _labels(command.cmd, command.body)
-        for (kind, method), target, (field, label) in zip(plan, command.targets, labels, strict=True):
+        reopened: dict[int, Record] = {}
+        for index, ((kind, method), target, (field, label)) in enumerate(
+            zip(plan, command.targets, labels, strict=True)
+        ):
             if method == _CREATE:
                 if self.exists(target):
-                    raise AlreadyExists(f"{field} {label} is already recorded", field=field)
+                    record = self.load(target)
+                    if not isinstance(record, Record) or not record.reversed:
+                        raise AlreadyExists(f"{field} {label} is already recorded", field=field)
+                    reopened[index] = record  # reversed before: recorded anew under its number
                 loaded.append(None)
             else:
                 loaded.append(self.get(target, kind, label, field))
@@ -274,8 +322,11 @@ class Unit:
                 account.check_deltas(change)
         args = _event_args(command)
         out: list[Aggregate] = []
-        for (kind, method), account in zip(plan, loaded, strict=True):
-            if account is None:
+        for index, ((kind, method), account) in enumerate(zip(plan, loaded, strict=True)):
+            if index in reopened:
+                reopened[index].recorded_again(**args)
+                out.append(reopened[index])
+            elif account is None:
                 out.append(kind(**args))
             else:
                 getattr(account, method)(**args)
@@ -381,9 +432,10 @@ class Unit:
         elif cmd == "transfer.make":
             src, dst = accounts
             assert isinstance(src, Fund) and isinstance(dst, Fund)
-            if src.restricted and dst.category != src.category:
+            if src.restricted and (not dst.restricted or dst.category != src.category):
+                # Else restricted money would land undirected and could serve any category.
                 raise DirectedMisuse(
-                    f"restricted fund {src.code} can only transfer to a fund of "
+                    f"restricted fund {src.code} can only transfer to another restricted fund of "
                     f"{CATEGORIES[src.category][1]}",
                     field="to_fund",
                 )
@@ -393,7 +445,10 @@ class Unit:
                     f"money directed to {CATEGORIES[purpose][1]} cannot go into it",
                     field="purpose",
                 )
+        elif cmd == "disbursement.make":
+            check_payee(self, cmd, body, registry.jurisdiction)
         elif cmd == "goods.issue":
+            check_payee(self, cmd, body, registry.jurisdiction)
             if purpose is not None and purpose != body["category"]:
                 raise DirectedMisuse(
                     f"goods directed to {CATEGORIES[purpose][1]} cannot be issued for "

@@ -7,6 +7,7 @@
     │   └── ImportRejected            a file with bad rows (carries every row's problem)
     ├── NotFound                      unknown fund, program, store, donation, official, event
     ├── AlreadyExists                 a fund, receipt number, document number recorded twice
+    │   └── IdempotencyConflict       an idempotency key reused for a different command
     ├── AuthorizationError            who signed is not allowed to do this
     │   ├── UnknownKey
     │   ├── RevokedKey
@@ -19,7 +20,11 @@
         ├── InsufficientBalance       a fund, program or store would go negative
         ├── DirectedMisuse            directed (restricted) money or goods used off-purpose
         ├── GoodsNotConserved
-        └── CorrectionError
+        ├── CorrectionError
+        ├── RecipientError            a payment or record that does not fit the recipient
+        │                             registry (protected, erased, another village)
+        └── WorkflowError             a disclosure step out of order
+            └── ObjectionPending      an objection in a posting period has no response
 
 Each error has a stable machine code (``code``) and a message naming what was wrong.
 """
@@ -88,6 +93,12 @@ class AlreadyExists(LedgerError):
     code = "already_exists"
 
 
+class IdempotencyConflict(AlreadyExists):
+    """An idempotency key already used for a different command."""
+
+    code = "idempotency_conflict"
+
+
 class AuthorizationError(LedgerError):
     code = "not_authorized"
 
@@ -138,3 +149,22 @@ class GoodsNotConserved(InvariantViolation):
 
 class CorrectionError(InvariantViolation):
     code = "correction_error"
+
+
+class WorkflowError(InvariantViolation):
+    """A disclosure step out of order (approving before review, publishing unapproved…)."""
+
+    code = "workflow_order"
+
+
+class ObjectionPending(WorkflowError):
+    """An objection raised during a 公示 posting period has no response yet."""
+
+    code = "objection_pending"
+
+
+class RecipientError(InvariantViolation):
+    """A payment or record that does not fit the recipient registry: a protected recipient named
+    in public, an erased recipient, a village other than the registered one."""
+
+    code = "recipient_error"

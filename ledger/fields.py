@@ -15,9 +15,16 @@ _CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,39}$")
 # like a resident ID (17 digits + check) or a phone number.
 _PSEUDONYM = re.compile(r"^[A-Z][A-Z0-9\-]{3,39}$")
 _LONG_DIGITS = re.compile(r"\d{7,}")
+# Written in groups, a phone (11 digits), an ID (15/18) or a bank card (16-19) still has 11+.
+_GROUPED_DIGITS = re.compile(r"\d{11,}")
 # Digits written in groups ("138 0013 8000", "5201-2319-9001") are still one number.
-_SEPARATORS = re.compile(r"[\s\-\u2010-\u2015_.·/()（）]")
+_SEPARATORS = re.compile(r"[ \u3000\-\u2010-\u2015_.]")
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _looks_like_a_number(text: str) -> bool:
+    """Seven digits in a row, or eleven once separators are dropped: an ID, phone or account."""
+    return bool(_LONG_DIGITS.search(text) or _GROUPED_DIGITS.search(_SEPARATORS.sub("", text)))
 
 
 class Fields:
@@ -94,7 +101,7 @@ class Fields:
 
     def pseudonym(self, key: str) -> str:
         value = self.text(key, max_len=40)
-        if not _PSEUDONYM.match(value) or _LONG_DIGITS.search(_SEPARATORS.sub("", value)):
+        if not _PSEUDONYM.match(value) or _looks_like_a_number(value):
             raise MalformedCommand(
                 f"{self._name(key)} must be a pseudonymous reference like R-7K2Q9D "
                 "(capital letters, digits, '-'; no runs of 7+ digits), never personal data"
@@ -104,7 +111,7 @@ class Fields:
     def public_text(self, key: str, *, max_len: int = 200) -> str | None:
         """Free text that will be public: refuse anything with long digit runs (IDs, phones)."""
         value = self.opt_text(key, max_len=max_len)
-        if value is not None and _LONG_DIGITS.search(_SEPARATORS.sub("", value)):
+        if value is not None and _looks_like_a_number(value):
             raise MalformedCommand(
                 f"{self._name(key)} must not contain long numbers (ID, phone or account numbers)"
             )

@@ -41,3 +41,16 @@ def pledge_id(jurisdiction: str, pledge_no: str) -> UUID:
 
 def appropriation_id(jurisdiction: str, document_no: str, fund_code: str) -> UUID:
     return _id(jurisdiction, "appropriation", f"{document_no}|{fund_code}")
+
+
+def disclosure_id(jurisdiction: str, item_no: str) -> UUID:
+    return _id(jurisdiction, "disclosure", item_no)
+
+
+def obligation_id(jurisdiction: str, obligation_no: str) -> UUID:
+    return _id(jurisdiction, "obligation", obligation_no)
+
+
+def recipient_id(jurisdiction: str, pseudonym: str) -> UUID:
+    """A registered recipient, by pseudonym: a pseudonym registers once."""
+    return _id(jurisdiction, "recipient", pseudonym)

@@ -24,11 +24,20 @@ class Record(Aggregate):
         payload = payload_of(signed)
         self.cmd: str = payload["cmd"]
         self.corrected: dict[str, str] = {}
+        # A record reversed by a correction (without replacement) may be recorded anew under
+        # the same number, e.g. to move a donation to the right fund.
+        self.reversed = False
 
     def _correct(self, signed: str) -> None:
         payload = payload_of(signed)
         ref = payload["body"]["corrects"]
         self.corrected[f"{ref['aggregate']}:{ref['version']}"] = payload["nonce"]
+        if ref["aggregate"] == str(self.id) and payload["body"].get("replacement") is None:
+            self.reversed = True
+
+    @event("RecordedAgain")
+    def recorded_again(self, signed: str, sig: str, key_id: str) -> None:
+        self.reversed = False
 
     def check_not_corrected(self, version: int) -> None:
         if f"{self.id}:{version}" in self.corrected:

@@ -56,6 +56,9 @@ class Database:
             )
         else:
             self._pg = psycopg.connect(_pg_conninfo(env), autocommit=False)
+            # Never wait forever behind another session (a runner holds its tracking-row lock).
+            self._pg.execute("SET lock_timeout = '30s'")
+            self._pg.commit()
 
     def close(self) -> None:
         if self.dialect == "sqlite":

@@ -1,15 +1,23 @@
-"""Event-store infrastructure: eventsourcing's recorders plus the idempotency journal.
+"""Event-store infrastructure: eventsourcing's recorders plus the idempotency journal and the
+sealed store.
 
 Each recorder stores ``(idempotency key, first result)`` in the same transaction as the events
-of the command (``save(..., command=(key, result))``), so a retried command is recognised after
-a crash or restart and never recorded twice. ``database_env`` turns ``GONGKAI_DATABASE_URL``
+of the command (``save(..., commands=[(key, result)])``), so a retried command is recognised
+after a crash or restart and never recorded twice. The same way, ``sealed=[(digest, subject,
+nonce, ciphertext)]`` stores encrypted sealed parts (``gk_sealed``, content-addressed by the
+digest) and ``erased=[subject]`` replaces subjects' keys by tombstones (``gk_subject_keys``) in
+the events' transaction; ``subject_keys`` makes and reads the per-subject keys (see
+``ledger.sealing``). An erased key is overwritten in place (SQLite ``secure_delete``); copies
+of the database made before (backups, PostgreSQL pages not yet vacuumed) still hold it, so
+keep backups of ``gk_subject_keys`` short-lived. ``database_env`` turns ``GONGKAI_DATABASE_URL``
 (``sqlite:///path`` or ``postgresql://user:pw@host:port/db``) into the library's environment.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
@@ -22,7 +30,42 @@ from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 
+from ledger.sealing import new_subject_key
+
 JOURNAL_TABLE = "gongkai_commands"
+SEALED_TABLE = "gk_sealed"
+KEYS_TABLE = "gk_subject_keys"
+_SEALED_COLUMNS = "(digest TEXT PRIMARY KEY, subject TEXT NOT NULL, nonce {0} NOT NULL, ciphertext {0} NOT NULL)"
+_KEYS_COLUMNS = "(subject TEXT PRIMARY KEY, key {0}, created_at TEXT NOT NULL, erased_at TEXT)"
+_INSERT_SEALED = (
+    "INSERT INTO {0} (digest, subject, nonce, ciphertext) VALUES (?, ?, ?, ?) "
+    "ON CONFLICT (digest) DO NOTHING"
+)
+_ERASE = (
+    "INSERT INTO {0} (subject, key, created_at, erased_at) VALUES (?, NULL, ?, ?) "
+    "ON CONFLICT (subject) DO UPDATE SET key = NULL, erased_at = excluded.erased_at"
+)
+_NEW_KEY = "INSERT INTO {0} (subject, key, created_at) VALUES (?, ?, ?) ON CONFLICT (subject) DO NOTHING"
+CHUNK = 500
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+def _chunks(values: Sequence[str]) -> Iterator[list[str]]:
+    for start in range(0, len(values), CHUNK):
+        yield list(values[start : start + CHUNK])
+
+
+def _new_keys(subjects: Sequence[str]) -> list[tuple[str, bytes, str]]:
+    now = _now()
+    return [(s, new_subject_key(), now) for s in subjects]
+
+
+def _tombstones(kwargs: dict[str, Any]) -> list[tuple[str, str, str]]:
+    now = _now()
+    return [(s, now, now) for s in kwargs.get("erased") or []]
 
 
 class DatabaseURLError(ValueError):
@@ -71,6 +114,8 @@ class JournalSQLiteRecorder(SQLiteApplicationRecorder):
             *super().construct_create_table_statements(),
             f"CREATE TABLE IF NOT EXISTS {JOURNAL_TABLE} "
             "(key TEXT PRIMARY KEY, result TEXT NOT NULL)",
+            f"CREATE TABLE IF NOT EXISTS {SEALED_TABLE} " + _SEALED_COLUMNS.format("BLOB"),
+            f"CREATE TABLE IF NOT EXISTS {KEYS_TABLE} " + _KEYS_COLUMNS.format("BLOB"),
         ]
 
     def _insert_events(
@@ -82,7 +127,38 @@ class JournalSQLiteRecorder(SQLiteApplicationRecorder):
             c.executemany(f"INSERT INTO {JOURNAL_TABLE} VALUES (?, ?)", commands)
         except sqlite3.IntegrityError as exc:
             raise IntegrityError(exc) from exc
+        c.executemany(_INSERT_SEALED.format(SEALED_TABLE), kwargs.get("sealed") or [])
+        erased = _tombstones(kwargs)
+        if erased:
+            c.execute("PRAGMA secure_delete = ON")  # overwrite the destroyed keys' bytes
+            c.executemany(_ERASE.format(KEYS_TABLE), erased)
         return returning
+
+    def subject_keys(self, subjects: Sequence[str], *, create: bool) -> dict[str, bytes]:
+        found: dict[str, bytes] = {}
+        with self.datastore.transaction(commit=create) as c:
+            if create and subjects:
+                c.executemany(_NEW_KEY.format(KEYS_TABLE), _new_keys(subjects))
+            for chunk in _chunks(subjects):
+                c.execute(
+                    f"SELECT subject, key FROM {KEYS_TABLE} WHERE key IS NOT NULL "
+                    f"AND subject IN ({', '.join('?' for _ in chunk)})",
+                    chunk,
+                )
+                found.update((row[0], bytes(row[1])) for row in c.fetchall())
+        return found
+
+    def find_sealed(self, digests: Sequence[str]) -> dict[str, tuple[str, bytes, bytes]]:
+        found: dict[str, tuple[str, bytes, bytes]] = {}
+        with self.datastore.transaction(commit=False) as c:
+            for chunk in _chunks(digests):
+                c.execute(
+                    f"SELECT digest, subject, nonce, ciphertext FROM {SEALED_TABLE} "
+                    f"WHERE digest IN ({', '.join('?' for _ in chunk)})",
+                    chunk,
+                )
+                found.update((r[0], (r[1], bytes(r[2]), bytes(r[3]))) for r in c.fetchall())
+        return found
 
     def find_command(self, key: str) -> str | None:
         with self.datastore.transaction(commit=False) as c:
@@ -98,12 +174,22 @@ class JournalSQLiteFactory(SQLiteFactory):
 class JournalPostgresRecorder(PostgresApplicationRecorder):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.journal_table = Identifier(self.datastore.schema or "public", JOURNAL_TABLE)
+        schema = self.datastore.schema or "public"
+        self.journal_table = Identifier(schema, JOURNAL_TABLE)
+        self.sealed_table = Identifier(schema, SEALED_TABLE)
+        self.keys_table = Identifier(schema, KEYS_TABLE)
         self.sql_create_statements.append(
             SQL("CREATE TABLE IF NOT EXISTS {0} (key TEXT PRIMARY KEY, result TEXT NOT NULL)").format(
                 self.journal_table
             )
         )
+        for table, columns in ((self.sealed_table, _SEALED_COLUMNS), (self.keys_table, _KEYS_COLUMNS)):
+            self.sql_create_statements.append(
+                SQL("CREATE TABLE IF NOT EXISTS {0} " + columns.format("BYTEA")).format(table)
+            )
+
+    def _pg(self, statement: str, table: Identifier) -> Any:
+        return SQL(statement.replace("?", "%s").replace("{0}", "{table}")).format(table=table)
 
     def _insert_events(
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
@@ -114,6 +200,37 @@ class JournalPostgresRecorder(PostgresApplicationRecorder):
             curs.executemany(
                 SQL("INSERT INTO {0} VALUES (%s, %s)").format(self.journal_table), commands
             )
+        sealed = kwargs.get("sealed") or []
+        if sealed:
+            curs.executemany(self._pg(_INSERT_SEALED, self.sealed_table), sealed)
+        erased = _tombstones(kwargs)
+        if erased:
+            curs.executemany(self._pg(_ERASE, self.keys_table), erased)
+
+    def subject_keys(self, subjects: Sequence[str], *, create: bool) -> dict[str, bytes]:
+        with self.datastore.transaction(commit=create) as curs:
+            if create and subjects:
+                curs.executemany(self._pg(_NEW_KEY, self.keys_table), _new_keys(subjects))
+            curs.execute(
+                SQL("SELECT subject, key FROM {0} WHERE key IS NOT NULL AND subject = ANY(%s)").format(
+                    self.keys_table
+                ),
+                (list(subjects),),
+            )
+            return {row["subject"]: bytes(row["key"]) for row in curs.fetchall()}
+
+    def find_sealed(self, digests: Sequence[str]) -> dict[str, tuple[str, bytes, bytes]]:
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(
+                SQL("SELECT digest, subject, nonce, ciphertext FROM {0} WHERE digest = ANY(%s)").format(
+                    self.sealed_table
+                ),
+                (list(digests),),
+            )
+            return {
+                r["digest"]: (r["subject"], bytes(r["nonce"]), bytes(r["ciphertext"]))
+                for r in curs.fetchall()
+            }
 
     def find_command(self, key: str) -> str | None:
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
@@ -132,6 +249,8 @@ class JournalPOPORecorder(POPOApplicationRecorder):
     def __init__(self) -> None:
         super().__init__()
         self._journal: dict[str, str] = {}
+        self._sealed: dict[str, tuple[str, bytes, bytes]] = {}
+        self._keys: dict[str, bytes | None] = {}
 
     def _insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
@@ -143,10 +262,24 @@ class JournalPOPORecorder(POPOApplicationRecorder):
                     raise IntegrityError(f"command {key} already recorded")
             returning = super()._insert_events(stored_events, **kwargs)
             self._journal.update(commands)
+            for digest, subject, nonce, ciphertext in kwargs.get("sealed") or []:
+                self._sealed.setdefault(digest, (subject, nonce, ciphertext))
+            for subject, _, _ in _tombstones(kwargs):
+                self._keys[subject] = None
             return returning
 
     def find_command(self, key: str) -> str | None:
         return self._journal.get(key)
+
+    def subject_keys(self, subjects: Sequence[str], *, create: bool) -> dict[str, bytes]:
+        with self._database_lock:
+            if create:
+                for subject, key, _ in _new_keys([s for s in subjects if s not in self._keys]):
+                    self._keys[subject] = key
+            return {s: k for s in subjects if (k := self._keys.get(s)) is not None}
+
+    def find_sealed(self, digests: Sequence[str]) -> dict[str, tuple[str, bytes, bytes]]:
+        return {d: self._sealed[d] for d in digests if d in self._sealed}
 
 
 class JournalPOPOFactory(POPOFactory):

@@ -3,6 +3,7 @@
 #
 #   scripts/test.sh [pytest args...]
 #
+# Installs Debian's chromium for the browser tests when it is missing (as root).
 # Starts PostgreSQL with scripts/pg.sh, exports GONGKAI_TEST_POSTGRES_URL
 # (postgresql://gongkai@127.0.0.1:PORT/gongkai_test), runs .venv/bin/pytest -q,
 # always stops PostgreSQL afterwards and exits with pytest's status.
@@ -29,6 +30,19 @@ on_signal() {
 trap cleanup EXIT
 trap 'on_signal INT 130' INT
 trap 'on_signal TERM 143' TERM
+
+# The browser tests drive Debian's chromium through Playwright (never a browser that
+# playwright downloads). Install it once when it is missing and we may; idempotent.
+if ! command -v chromium >/dev/null 2>&1; then
+    if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+        echo "test.sh: chromium not found; installing Debian's chromium with apt-get" >&2
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update >&2
+        apt-get install -y --no-install-recommends chromium >&2
+    else
+        echo "test.sh: warning: chromium is missing and cannot be installed here (not root)" >&2
+    fi
+fi
 
 pg_out="$(bash scripts/pg.sh start)"
 url="$(printf '%s\n' "$pg_out" | tail -n 1)"

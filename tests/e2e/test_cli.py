@@ -40,12 +40,14 @@ def gongkai(database_url: str, tmp_path: Path) -> Gongkai:
 def town(gongkai: Gongkai, tmp_path: Path) -> Path:
     """Keys for an administrator, a recorder and a head; a founded ledger; a fund and a program."""
     keys = tmp_path / "keys"
-    for name in ("admin", "li", "zhang"):
+    for name in ("admin", "li", "zhang", "zhao", "sun"):
         gongkai("keys", "new", "--out", str(keys / name))
     gongkai("init", "--jurisdiction", "流长镇", "--name", "王管理", "--as", str(keys / "admin.key"))
-    for name, role in (("li", "recorder"), ("zhang", "department_head")):
+    for name, role, department in (("li", "recorder", "shehui"), ("zhang", "department_head", "shehui"),
+                                   ("zhao", "leader_in_charge", "dangzheng"),
+                                   ("sun", "office_filer", "dangzheng")):
         gongkai("officials", "enrol", "--as", str(keys / "admin.key"), "--pub", str(keys / f"{name}.pub"),
-                "--name", name, "--role", role, "--department", "shehui")  # fmt: skip
+                "--name", name, "--role", role, "--department", department)  # fmt: skip
     gongkai("funds", "open", "--as", str(keys / "zhang.key"), "--code", "F-FLOOD", "--name", "洪灾捐赠",
             "--category", "disaster_relief", "--department", "shehui")  # fmt: skip
     gongkai("programs", "open", "--as", str(keys / "zhang.key"), "--code", "P-FLOOD", "--name", "洪灾救助",
@@ -164,3 +166,32 @@ def test_an_auditor_checkpoints_proves_and_verifies(gongkai: Gongkai, town: Path
     assert report["ok"] is True
     assert report["size"] == size + 2
     assert sorted(set(report["checkpoints"])) == [size, size + 2]
+
+
+def test_a_disclosure_is_drafted_reviewed_approved_published_and_scored(
+    gongkai: Gongkai, town: Path, tmp_path: Path
+) -> None:
+    li, zhang, zhao, sun = (str(town / f"{n}.key") for n in ("li", "zhang", "zhao", "sun"))
+    opened = gongkai("obligations", "open", "--as", li, "--obligation-no", "OB-1", "--title", "洪灾捐赠",
+                     "--department", "shehui", "--area", "disaster", "--category", "disaster_relief",
+                     "--formed-on", "2026-09-28")  # fmt: skip
+    assert "due 2026-10-30" in opened.output  # 20 working days, across National Day and its 调休
+    gongkai("disclosure", "draft", "--as", li, "--item-no", "GK-1", "--title", "洪灾捐赠接收情况",
+            "--kind", "execution", "--area", "disaster", "--department", "shehui",
+            "--report", "flows", "--obligation", "OB-1", "--date", "2026-10-09")  # fmt: skip
+    gongkai("disclosure", "submit", "--as", li, "GK-1", "--date", "2026-10-09")
+    self_review = gongkai("disclosure", "review", "--as", li, "GK-1", ok=False)
+    assert "wrong_role" in self_review.stderr
+    gongkai("disclosure", "review", "--as", zhang, "GK-1", "--date", "2026-10-10")
+    gongkai("disclosure", "approve", "--as", zhao, "GK-1", "--date", "2026-10-12")
+    gongkai("disclosure", "publish", "--as", li, "GK-1", "--channel", "notice_board", "--date", "2026-11-02")
+    gongkai("disclosure", "file", "--as", sun, "GK-1", "--date", "2026-11-02")
+
+    shown = json.loads(gongkai("disclosure", "show", "GK-1", "--json").output)
+    assert shown["status"] == "filed"
+    assert [t["official"] for t in shown["trail"]] == ["li", "li", "zhang", "zhao", "li", "sun"]
+    record = json.loads(gongkai("deadlines", "--today", "2026-11-02", "--json").output)
+    assert record["obligations"][0]["state"] == "late"
+    out = tmp_path / "scorecard.csv"
+    gongkai("deadlines", "scorecard", "--year", "2026", "--today", "2026-11-02", "--out", str(out))
+    assert "镇社会事务办" in out.read_text(encoding="utf-8-sig")

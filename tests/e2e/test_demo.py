@@ -11,6 +11,7 @@ import re
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -98,7 +99,8 @@ def test_the_summary_counts_what_the_log_holds(built: Built) -> None:
 
 def test_every_role_and_every_department_has_an_official(built: Built) -> None:
     officials = built.app.registry().all()
-    assert {o.role for o in officials} == set(Role)
+    # The intake key is the server's, enrolled by `gongkai demo`/`init`, not a demo official.
+    assert {o.role for o in officials} == set(Role) - {Role.INTAKE}
     assert {o.department for o in officials} == set(DEPARTMENTS)
     assert {o.key_id for o in officials} == {k.key_id for k in demo_officials(2026).values()}
 
@@ -192,3 +194,47 @@ def test_demo_key_files_open_with_the_demo_passphrase(tmp_path: Path) -> None:
         private = read_private_key(tmp_path / "keys" / f"{name}.key", DEMO_PASSPHRASE.encode())
         assert private.key_id == key.key_id
         assert read_public_key(tmp_path / "keys" / f"{name}.pub") == key.public
+
+
+def test_everyone_paid_by_pseudonym_is_registered_before_their_first_payment(built: Built) -> None:
+    registered: set[str] = set()
+    for command in built.commands:
+        body = command["body"]
+        if command["cmd"] == "recipient.register" and not body.get("protected"):
+            registered.add(body["pseudonym"])
+        elif command["cmd"] == "disbursement.make" and not body.get("protected"):
+            assert body["recipient"] in registered, body
+    assert len(registered) + built.summary.protected == built.summary.recipients >= 600
+
+
+def test_protected_recipients_are_registered_and_paid_under_seal(built: Built) -> None:
+    protected = [c for c in built.commands
+                 if c["cmd"] == "recipient.register" and c["body"].get("protected")]  # fmt: skip
+    assert len(protected) == built.summary.protected >= 10
+    assert all(set(c["body"]) == {"program", "protected", "ref"} for c in protected)
+    payments = [c for c in built.commands
+                if c["cmd"] == "disbursement.make" and c["body"].get("protected")]  # fmt: skip
+    assert payments and all(c["sealed"] for c in payments)
+    assert {c["body"]["program"] for c in payments} == {"P-ORPHAN", "P-TEMP", "P-DISEASE"}
+
+
+def test_registered_people_carry_valid_id_numbers_and_minors_are_protected(built: Built) -> None:
+    from ledger.identity import age_on, check_resident_id
+
+    registrations = [c for c in built.commands if c["cmd"] == "recipient.register"]
+    opened = built.app.open_sealed([c["sealed"] for c in registrations])
+    for command in registrations:
+        part = opened[command["sealed"]].part
+        assert part is not None
+        number = part.data["id_number"]
+        check_resident_id(number, "id_number", on=date(2026, 12, 31))
+        assert number.startswith("5201")
+        minor = age_on(number, date(2026, 7, 1)) < 18
+        assert minor <= bool(command["body"].get("protected"))
+    regions = Counter(opened[c["sealed"]].part.data["id_number"][:6] for c in registrations)  # type: ignore[union-attr]
+    assert regions.most_common(1)[0][0] == "520122"
+
+
+def test_some_donors_who_did_not_consent_are_named_only_under_seal(built: Built) -> None:
+    sealed = [c for c in built.commands if c["cmd"] == "donation.receive" and c["sealed"]]
+    assert sealed and all(not c["body"]["consent"] and "donor_name" not in c["body"] for c in sealed)

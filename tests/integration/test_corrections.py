@@ -5,7 +5,12 @@ from __future__ import annotations
 import json
 
 from ledger import ids
-from ledger.errors import CorrectionError, InsufficientBalance, NotFound, WrongDepartment
+from ledger.errors import (
+    CorrectionError,
+    InsufficientBalance,
+    NotFound,
+    WrongDepartment,
+)
 from tests.builders import (
     JURISDICTION,
     Town,
@@ -29,9 +34,9 @@ def test_a_reversal_takes_the_donation_back_out_of_the_fund(town: Town) -> None:
 def test_a_correction_edits_nothing_it_adds_events(town: Town) -> None:
     town.submit(town.recorder, "donation.receive", money_donation(100_000))
     original = town.app.stored_event(town.fund().id, 2).signed  # type: ignore[attr-defined]
-    before = town.recorded()
+    before = town.position()
     town.submit(town.recorder, "correction.record", correction(town.app, RECEIPT, 1))
-    assert town.recorded() == before + 2
+    assert town.recorded_since(before) == 2
     assert town.app.stored_event(town.fund().id, 2).signed == original  # type: ignore[attr-defined]
 
 
@@ -125,3 +130,11 @@ def test_a_recorder_corrects_only_their_departments_books(town: Town) -> None:
     error = refusal(town, town.other_recorder.sign("correction.record", body))
     assert type(error) is WrongDepartment
     assert "F-DISASTER" in error.message
+
+
+def test_a_donation_reversed_to_move_it_can_be_recorded_anew_under_its_receipt(town: Town) -> None:
+    town.submit(town.recorder, "donation.receive", money_donation(100_000))
+    town.submit(town.recorder, "correction.record",
+                correction(town.app, RECEIPT, 1, note="记入了错误的资金，冲销后重新登记"))  # fmt: skip
+    town.submit(town.recorder, "donation.receive", money_donation(100_000, fund="F-DIBAO"))
+    assert (town.fund().total, town.fund("F-DIBAO").total) == (0, 100_000)

@@ -6,6 +6,7 @@ import pytest
 
 from ledger.errors import (
     AlreadyExists,
+    BatchRejected,
     DirectedMisuse,
     InsufficientBalance,
     MalformedAmount,
@@ -30,9 +31,9 @@ def test_a_donation_credits_its_fund_under_its_purpose(town: Town) -> None:
 
 
 def test_a_donation_records_the_receipt_and_the_fund_movement(town: Town) -> None:
-    before = town.recorded()
+    before = town.position()
     result = town.submit(town.recorder, "donation.receive", money_donation())
-    assert town.recorded() == before + 2
+    assert town.recorded_since(before) == 2
     assert result.versions == [1, 2]
     assert result.duplicate is False
 
@@ -188,3 +189,51 @@ def test_a_transfer_never_takes_a_fund_below_zero(town: Town) -> None:
     error = refusal(town, town.recorder.sign("transfer.make", body))
     assert type(error) is InsufficientBalance
     assert "F-DISASTER" in error.message
+
+
+def test_restricted_money_does_not_escape_its_category_through_a_transfer(town: Town) -> None:
+    town.submit(town.head, "fund.open", {"code": "F-DIBAO-GEN", "name": "低保一般资金",
+                                         "category": "dibao", "restricted": False,
+                                         "department": "shehui"})  # fmt: skip
+    town.submit(town.recorder, "donation.receive", money_donation(10_000, fund="F-DIBAO"))
+    before = town.position()
+    with pytest.raises(BatchRejected) as caught:
+        town.app.submit_batch([
+            town.recorder.sign("transfer.make",
+                               transfer(10_000, from_fund="F-DIBAO", to_fund="F-DIBAO-GEN")),
+            town.recorder.sign("allocation.make",
+                               allocation(10_000, fund="F-DIBAO-GEN", program="P-FLOOD")),
+        ])  # fmt: skip
+    assert DirectedMisuse in [type(error) for _, error in caught.value.problems]
+    assert town.recorded_since(before) == 0
+
+
+def test_an_appropriation_credits_its_fund(town: Town) -> None:
+    body = {"document_no": "县财社〔2026〕12号", "level": "county", "fund": "F-DIBAO",
+            "amount": 500_000, "date": "2026-07-01", "purpose": "dibao"}  # fmt: skip
+    town.submit(town.recorder, "appropriation.receive", body)
+    assert town.fund("F-DIBAO").balances == {"dibao": 500_000}
+
+
+def test_an_appropriation_document_is_recorded_once_per_fund(town: Town) -> None:
+    body = {"document_no": "县财社〔2026〕12号", "level": "county", "fund": "F-DIBAO",
+            "amount": 500_000, "date": "2026-07-01"}  # fmt: skip
+    town.submit(town.recorder, "appropriation.receive", body)
+    error = refusal(town, town.recorder.sign("appropriation.receive", body))
+    assert type(error) is AlreadyExists
+    assert "县财社〔2026〕12号" in error.message
+
+
+def test_a_donation_may_fulfil_a_recorded_pledge(town: Town) -> None:
+    pledge = {"pledge_no": "P2026-01", "fund": "F-DISASTER", "donor_class": "enterprise",
+              "amount": 100_000, "date": "2026-07-09"}  # fmt: skip
+    town.submit(town.recorder, "pledge.record", pledge)
+    town.submit(town.recorder, "donation.receive", {**money_donation(100_000), "pledge_no": "P2026-01"})
+    assert town.fund().total == 100_000
+
+
+def test_a_donation_citing_an_unknown_pledge_is_refused(town: Town) -> None:
+    body = {**money_donation(100_000), "pledge_no": "P2026-99"}
+    error = refusal(town, town.recorder.sign("donation.receive", body))
+    assert type(error) is NotFound
+    assert "P2026-99" in error.message

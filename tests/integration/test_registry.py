@@ -11,6 +11,7 @@ from ledger.errors import (
     BadSignature,
     InputError,
     MalformedCommand,
+    NotFound,
     RevokedKey,
     SeparationOfDuties,
     UnknownKey,
@@ -24,7 +25,7 @@ from tests.builders import (
     genesis,
     key,
     money_donation,
-    recorded,
+    recorded_since,
     refusal,
     resigned,
 )
@@ -37,7 +38,7 @@ def test_genesis_founds_the_ledger_with_its_administrator(ledger: Ledger) -> Non
     registry = ledger.registry()
     assert registry.jurisdiction == JURISDICTION
     assert registry.official(ADMIN.key_id).role is Role.ADMINISTRATOR
-    assert recorded(ledger) == 1
+    assert recorded_since(ledger, 0) == 1
 
 
 def test_a_ledger_is_founded_only_once(town: Town) -> None:
@@ -99,7 +100,7 @@ def test_a_key_is_enrolled_only_once(town: Town) -> None:
 def test_a_malformed_public_key_cannot_be_enrolled(town: Town) -> None:
     body = {**enrolment(key("x"), "钱经办", "recorder", "shehui"), "public_key": "AAAA"}
     error = refusal(town, town.admin.sign("official.enrol", body))
-    assert isinstance(error, InputError)
+    assert type(error) is InputError
     assert "32 bytes" in error.message
 
 
@@ -161,3 +162,10 @@ def test_the_role_of_an_unknown_key_cannot_be_changed(town: Town) -> None:
     error = refusal(town, town.admin.sign("official.change_role", change))
     assert type(error) is UnknownKey
     assert key("stranger").key_id in error.message
+
+
+def test_nothing_is_recorded_before_genesis(ledger: Ledger) -> None:
+    recorder = Signer(key("recorder"), JURISDICTION)
+    error = refusal(ledger, recorder.sign("donation.receive", money_donation()))
+    assert type(error) is NotFound
+    assert "no registry" in error.message

@@ -78,6 +78,7 @@ def test_another_officials_signature_under_the_recorders_key_id_is_refused(town:
     forged = SignedCommand(envelope.signed, town.head.key.sign(envelope.signed), envelope.key_id)
     error = refusal(town, forged)
     assert type(error) is BadSignature
+    assert town.recorder.key.key_id in error.message
 
 
 @settings(

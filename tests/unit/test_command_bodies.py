@@ -194,3 +194,8 @@ def test_opening_an_account_cannot_be_corrected() -> None:
     }  # fmt: skip
     with pytest.raises(MalformedCommand, match="store.open commands cannot be corrected"):
         validate("correction.record", body)
+
+
+def test_a_disbursement_period_is_written_year_dash_two_digit_month() -> None:
+    with pytest.raises(MalformedCommand, match=r"body\.period"):
+        validate("disbursement.make", {**disbursement(500), "period": "2026-7"})

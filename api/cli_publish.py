@@ -1,0 +1,107 @@
+"""``gongkai publish --out DIR``: the static disclosure portal and its public bundle, as of one
+signed checkpoint.
+
+Without ``--as-of`` it signs (or takes) the checkpoint of the log as it stands; with it, a
+checkpoint file (verified against the log key and this log's root) or the tree size of a stored
+checkpoint. The read models are always rebuilt from zero in a scratch store up to that
+checkpoint, so the output depends on nothing but the checkpoint. ``--village-boards DIR2``
+also prints the village notice-board lists (masked names) into a separate folder, never inside
+the public site. After the portal, the public bundle (``publish.bundle``) and the in-browser
+verifier (``publish.verifier``) are written into the same folder.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import click
+
+from api.bootstrap import Services
+from api.cli import State, emit, json_option, main, pass_state
+from ledger.checkpoint import SignedNote, verify_log_signature
+from ledger.errors import InputError
+from projections import checkpoints
+from projections.log_clock import log_time
+from projections.merkle_log import tree, tree_size
+from projections.replay import scratch_as_of
+from projections.sql import Database
+from publish.books import Stamp
+from publish.bundle import write_bundle
+from publish.site import SiteError, build_site, prepare, replaceable, site_projections
+from publish.verifier import write_verifier
+from publish.village_board import BOARD_MARKER, write_village_boards
+
+
+def signed_checkpoint(services: Services, live: Database, as_of: str | None) -> SignedNote:
+    """The checkpoint to publish: the latest (signed now if the log grew), a file, or a size."""
+    if as_of is None:
+        return checkpoints.make_checkpoint(live, services.origin, services.log_key())
+    path = Path(as_of)
+    if path.is_file():
+        note = SignedNote.parse(path.read_text(encoding="utf-8"))
+        checkpoint = verify_log_signature(note, services.origin, services.log_key().public)
+        if checkpoint.size > tree_size(live) or tree(live, checkpoint.size).root() != checkpoint.root:
+            raise InputError(f"{as_of}: this checkpoint's root is not this log's root at size {checkpoint.size}")
+        return note
+    if not as_of.isdigit():
+        raise InputError(f"--as-of {as_of!r} is neither a checkpoint file nor a tree size")
+    found = [n for n in checkpoints.all_checkpoints(live) if n.checkpoint.size == int(as_of)]
+    if not found:
+        raise InputError(f"--as-of {as_of}: no signed checkpoint of that size is stored "
+                         "(`gongkai log checkpoint` signs the current one; or give a checkpoint file)")  # fmt: skip
+    return found[0]
+
+
+def _inside(inner: Path, outer: Path) -> bool:
+    inner, outer = inner.resolve(), outer.resolve()
+    return inner == outer or outer in inner.parents
+
+
+@main.command("publish")
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="the site's folder (emptied first if it holds an earlier site)")
+@click.option("--as-of", default=None,
+              help="a checkpoint file, or the tree size of a stored checkpoint (default: the latest)")
+@click.option("--village-boards", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="also print the village notice-board lists (masked names) into this separate folder")
+@json_option
+@pass_state
+def publish(state: State, out: Path, as_of: str | None, village_boards: Path | None, as_json: bool) -> None:
+    """Render the public portal (Chinese, with English under en/) and its bundle as of one checkpoint."""  # fmt: skip
+    if village_boards is not None and (_inside(village_boards, out) or _inside(out, village_boards)):
+        raise InputError("--village-boards must be a folder apart from the public site (--out)")
+    started = time.monotonic()
+    services = state.services
+    live = services.read_models()
+    note = signed_checkpoint(services, live, as_of)
+    cp = note.checkpoint
+    if cp.size == 0:
+        raise InputError("the log is empty: there is nothing to publish")
+    try:
+        replaceable(out)
+        if village_boards is not None:
+            replaceable(village_boards, BOARD_MARKER)
+            prepare(village_boards, BOARD_MARKER)
+        prepare(out)
+    except SiteError as error:
+        raise InputError(str(error)) from None
+    jurisdiction = services.ledger.registry().jurisdiction
+    with scratch_as_of(services.ledger, live, cp.size, site_projections()) as db:
+        stamp = Stamp(jurisdiction, cp.origin, cp.size, cp.root, log_time(db) or "")
+        summary = build_site(db, stamp, out)
+        boards = 0
+        if village_boards is not None:
+            boards = write_village_boards(db, services.ledger, stamp, village_boards)
+    write_bundle(services.ledger, live, note, out, log_key=services.log_key().public)
+    write_verifier(out)
+    data = {"out": str(out), "checkpoint": stamp.to_json(), "log_time": stamp.log_time,
+            "files": summary.files, "bytes": summary.bytes, "pages": summary.pages,
+            "items": summary.items, "figures": summary.figures, "donations": summary.donations,
+            "village_board_pages": boards, "seconds": round(time.monotonic() - started, 2)}  # fmt: skip
+    if as_json:
+        emit(data)
+        return
+    click.echo(f"published {summary.pages} pages, {summary.figures} figures, {summary.items} items "
+               f"({summary.files} files, {summary.bytes:,} bytes) as of {cp.origin} size {cp.size} "
+               f"into {out} in {data['seconds']} s" + (f"; {boards} village-board pages into {village_boards}" if boards else ""))  # fmt: skip

@@ -1,0 +1,147 @@
+"""Everything the portal shows, read once from read models rebuilt as of one checkpoint.
+
+``Stamp`` is the checkpoint a site is built from (origin, tree size, root) and the log's own
+time at that point: the signed time of the checkpoint's last event. It is the portal's only
+clock — deadlines are judged as of that day — so the same checkpoint always gives the same
+site. ``read_books`` gathers the fund-flow report (all time, and per focus area), the goods
+ledger, the published disclosure items with their trails and feedback, the deadline record and
+the donations with their traces. Drafts and items that were never published are never read.
+Only public-part fields exist in these read models; nothing here decrypts anything.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from ledger.catalogue import AREAS
+from projections import deadlines
+from projections.balances import officials
+from projections.reports import Scope, flow_report, goods_ledger
+from projections.sql import Database
+from projections.trace_report import donation_trace
+
+PUBLISHED = ("published", "filed", "corrected")
+
+
+@dataclass(frozen=True, slots=True)
+class Stamp:
+    """The checkpoint a site is built from, and the log's time at it (ISO 8601, from the log)."""
+
+    jurisdiction: str
+    origin: str
+    size: int
+    root: bytes
+    log_time: str
+
+    @property
+    def root_b64(self) -> str:
+        return base64.b64encode(self.root).decode()
+
+    @property
+    def day(self) -> date:
+        return date.fromisoformat(self.log_time[:10])
+
+    def to_json(self) -> dict[str, Any]:
+        return {"origin": self.origin, "size": self.size, "root": self.root_b64}
+
+
+@dataclass(frozen=True, slots=True)
+class Books:
+    report: dict[str, Any]
+    by_area: dict[str, dict[str, Any]]
+    goods: dict[str, Any]
+    links: list[dict[str, Any]]  # money flows between accounts, for the Sankey diagram
+    accounts: dict[str, dict[str, Any]]  # "fund:CODE" / "program:CODE" / "store:CODE" -> details
+    items: list[dict[str, Any]]
+    obligations: list[dict[str, Any]]
+    dashboard: list[dict[str, Any]]
+    donations: dict[str, int]  # receipt number -> net money amount (fen), money donations only
+    traces: dict[str, dict[str, Any]]  # receipt number -> donation trace
+
+
+def read_books(db: Database, today: date) -> Books:
+    report = flow_report(db, Scope())
+    return Books(
+        report=report,
+        by_area={area: flow_report(db, Scope(area=area)) for area in AREAS},
+        goods=goods_ledger(db, Scope()),
+        links=_links(db),
+        accounts=_accounts(db),
+        items=_items(db),
+        obligations=_obligations(db, today),
+        dashboard=deadlines.dashboard(deadlines.obligations(db), today),
+        donations=_donations(db),
+        traces=_traces(db),
+    )
+
+
+def _accounts(db: Database) -> dict[str, dict[str, Any]]:
+    rows = db.query(
+        "SELECT kind, code, name, area, category, department, restricted FROM gk_flow_accounts "
+        "ORDER BY kind, code"
+    )
+    return {f"{r[0]}:{r[1]}": {"kind": r[0], "code": r[1], "name": r[2], "area": r[3],
+                               "category": r[4], "department": r[5], "restricted": bool(r[6])}
+            for r in rows}  # fmt: skip
+
+
+def _links(db: Database) -> list[dict[str, Any]]:
+    """Net money per (kind, source, destination), all time; pledges are never counted."""
+    rows = db.query(
+        "SELECT kind, source, dest, SUM(amount) FROM gk_flows WHERE quantity = 0 "
+        "AND kind <> 'pledge' GROUP BY kind, source, dest ORDER BY kind, source, dest"
+    )
+    return [{"kind": r[0], "source": r[1], "dest": r[2], "amount": int(r[3])}
+            for r in rows if int(r[3]) != 0]
+
+
+def _donations(db: Database) -> dict[str, int]:
+    rows = db.query(
+        "SELECT receipt_no, SUM(amount) FROM gk_flows WHERE kind = 'donation' AND quantity = 0 "
+        "AND fund IS NOT NULL AND receipt_no IS NOT NULL GROUP BY receipt_no ORDER BY receipt_no"
+    )
+    return {str(r[0]): int(r[1]) for r in rows}
+
+
+def _traces(db: Database) -> dict[str, dict[str, Any]]:
+    receipts = [str(r[0]) for r in db.query(
+        "SELECT label FROM gk_trace_sources WHERE kind = 'donation' ORDER BY label")]  # fmt: skip
+    return {receipt: donation_trace(db, receipt) for receipt in receipts}
+
+
+def _items(db: Database) -> list[dict[str, Any]]:
+    """Published items (never drafts), each with its trail and its feedback and responses."""
+    roles = {o["key_id"]: o for o in officials(db)}
+    found = []
+    for item in deadlines.items(db):
+        if item["status"] not in PUBLISHED:
+            continue
+        trail = deadlines.trail(db, item["item_no"])
+        for step in trail:
+            official = roles.get(step["key_id"], {})
+            step["role"] = official.get("role")
+            step["department"] = official.get("department")
+        feedback = db.query(
+            "SELECT feedback_no, kind, text, received_on, response, responded_on FROM gk_feedback "
+            "WHERE item_no = ? ORDER BY received_on, feedback_no",
+            (item["item_no"],),
+        )
+        keys = ("feedback_no", "kind", "text", "received_on", "response", "responded_on")
+        content = db.query("SELECT content, summary FROM gk_disclosures WHERE item_no = ?",
+                           (item["item_no"],))[0]  # fmt: skip
+        found.append(dict(item, trail=trail, content=json.loads(content[0]), summary=content[1],
+                          feedback=[dict(zip(keys, f, strict=True)) for f in feedback]))  # fmt: skip
+    found.sort(key=lambda i: (i["published_on"] or "", i["item_no"]))
+    return found
+
+
+def _obligations(db: Database, today: date) -> list[dict[str, Any]]:
+    return [{"obligation_no": r.obligation_no, "title": r.title, "department": r.department,
+             "area": r.area, "rule": r.rule, "formed_on": r.formed_on, "due": r.due,
+             "published_on": r.published_on, "item_no": r.item_no, "state": r.state(today),
+             "working_days": r.working_days_to_publish()}
+            for r in deadlines.obligations(db)]  # fmt: skip

@@ -1,0 +1,119 @@
+"""The public bundle: the complete log, as of one signed checkpoint, for anyone to verify.
+
+``write_bundle`` writes under ``<site>/bundle/``::
+
+    checkpoint          the signed note (C2SP), with every witness cosignature
+    checkpoints/<size>  each earlier stored checkpoint, so anyone sees the history only grew
+    log-key.txt         the log's note verifier key (compare it with the one published elsewhere)
+    events.jsonl        one line per leaf, in log order, up to the checkpoint's size:
+                        {"index", "signed", "sig", "key_id", "sealed"}
+    tile/…              the C2SP tlog-tiles (hash tiles and entry bundles) of the same tree
+    README.txt          how to verify by hand (Chinese and English)
+
+A line's ``signed`` is the exact text the official signed (the event's public part: sealed
+personal data is in it only as its salted digest, repeated as ``sealed``), ``sig`` the base64
+Ed25519 signature, ``key_id`` the signer's key id; its leaf is SHA-256(0x00 ‖ UTF-8 signed ‖ sig
+‖ key id). A command touching two aggregates is stored as two events with the same signed bytes,
+so it is two identical consecutive lines (two leaves). The same checkpoint always gives the same
+bytes. The bundle is checked against the checkpoint's root while it is written: a bundle that
+does not recompute to its checkpoint is never published.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from ledger.application import Ledger
+from ledger.checkpoint import SignedNote, verifier_key
+from ledger.commands import payload_of
+from ledger.errors import LedgerError
+from ledger.keys import PublicKey
+from ledger.merkle import CompactRange
+from projections import checkpoints
+from projections.merkle_log import stored_leaf
+from projections.sql import Database
+from projections.tiles import write_tiles
+
+BUNDLE = "bundle"
+PAGE = 1000
+_README = Path(__file__).with_name("static") / "bundle-README.txt"
+
+
+class BundleError(LedgerError):
+    """The log in the database does not recompute to the checkpoint being published."""
+
+    code = "bundle_mismatch"
+
+
+def event_line(index: int, event: Any) -> str:
+    """One line of ``events.jsonl`` for a decoded stored event (deterministic bytes)."""
+    line = {
+        "index": index,
+        "signed": event.signed,
+        "sig": event.sig,
+        "key_id": event.key_id,
+        "sealed": payload_of(event.signed).get("sealed"),
+    }
+    return json.dumps(line, ensure_ascii=False, separators=(",", ":"), sort_keys=True) + "\n"
+
+
+def stored_events(app: Ledger, size: int) -> Iterator[Any]:
+    """The first ``size`` stored events in the global order (the Merkle leaf order), streamed."""
+    start, count = 1, 0
+    while count < size:
+        page = app.recorder.select_notifications(start=start, limit=min(PAGE, size - count))
+        if not page:
+            raise BundleError(f"the log holds {count} events, fewer than the checkpoint's {size}")
+        for notification in page:
+            yield app.mapper.to_domain_event(notification)
+        count += len(page)
+        start = page[-1].id + 1
+
+
+def write_bundle(
+    app: Ledger, db: Database, note: SignedNote, site_dir: Path, *, log_key: PublicKey
+) -> Path:
+    """Write the public bundle of ``note``'s tree under ``site_dir/bundle``; return that folder.
+
+    ``note`` is the checkpoint to publish as stored (with its cosignatures); ``log_key`` the
+    log's public key, published as its verifier key string. Raises ``BundleError`` if the
+    stored events do not recompute to the checkpoint's root.
+    """
+    checkpoint = note.checkpoint
+    out = site_dir / BUNDLE
+    if out.exists():
+        shutil.rmtree(out)  # a bundle is rewritten whole: no stale tiles of another size
+    out.mkdir(parents=True)
+    tree = CompactRange()
+    with (out / "events.jsonl").open("w", encoding="utf-8", newline="\n") as lines:
+        for index, event in enumerate(stored_events(app, checkpoint.size)):
+            tree.append(stored_leaf(event))
+            lines.write(event_line(index, event))
+    if tree.root() != checkpoint.root:
+        raise BundleError(
+            f"the stored log's root at size {checkpoint.size} is not the checkpoint's root"
+        )
+    write_tiles(app, db, note, out)  # writes ``checkpoint`` too
+    (out / "log-key.txt").write_text(verifier_key(checkpoint.origin, log_key) + "\n", encoding="utf-8")
+    for earlier in checkpoints.all_checkpoints(db):
+        size = earlier.checkpoint.size
+        if size < checkpoint.size:
+            (out / "checkpoints").mkdir(exist_ok=True)
+            (out / "checkpoints" / str(size)).write_text(earlier.text(), encoding="utf-8")
+    shutil.copyfile(_README, out / "README.txt")
+    return out
+
+
+def checkpoint_json(note: SignedNote) -> dict[str, Any]:
+    """The checkpoint as ``data/figures.json`` names it: origin, size, base64 root."""
+    checkpoint = note.checkpoint
+    return {
+        "origin": checkpoint.origin,
+        "size": checkpoint.size,
+        "root": base64.b64encode(checkpoint.root).decode(),
+    }
