@@ -53,6 +53,7 @@ $(DEV_STAMP): $(VENV_STAMP)
 run: install
 	mkdir -p var
 	$(BIN)/gongkai --db $(DB) demo --if-empty
+	$(BIN)/gongkai --db $(DB) publish --out var/site
 	$(BIN)/gongkai --db $(DB) serve --host $(HOST) --port $(PORT)
 
 lint: dev

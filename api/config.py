@@ -6,6 +6,7 @@ GONGKAI_PASSPHRASE     passphrase of the key file given with --as (scripts; else
 GONGKAI_PASSPHRASE_FILE  a file holding that passphrase
 GONGKAI_LOG_KEY_FILE   the log's own signing key (default ./var/log.key; made by `init`/`demo`)
 GONGKAI_LOG_KEY_PASSPHRASE  its passphrase (required in production; a fixed one in development)
+GONGKAI_SITE_DIR       a portal made by `gongkai publish`, served at /portal/ (default ./var/site)
 GONGKAI_INTAKE_KEY_FILE the server's key for recording public feedback (default ./var/intake.key;
                        same passphrase as the log key; enrolled with role ``intake`` by `init`)
 """
@@ -19,6 +20,7 @@ from pathlib import Path
 DEFAULT_DATABASE_URL = "sqlite:///var/gongkai.db"
 DEFAULT_LOG_KEY_FILE = "var/log.key"
 DEFAULT_INTAKE_KEY_FILE = "var/intake.key"
+DEFAULT_SITE_DIR = "var/site"
 DEVELOPMENT_LOG_KEY_PASSPHRASE = "gongkai-development-log-key"  # noqa: S105 - development only
 
 
@@ -35,6 +37,7 @@ class Settings:
     log_key_file: Path = Path(DEFAULT_LOG_KEY_FILE)
     log_key_passphrase: str | None = None
     intake_key_file: Path = Path(DEFAULT_INTAKE_KEY_FILE)
+    site_dir: Path = Path(DEFAULT_SITE_DIR)
 
     def log_passphrase(self) -> bytes:
         """The log key's passphrase; outside development there is no default."""
@@ -58,4 +61,5 @@ class Settings:
             log_key_file=Path(env.get("GONGKAI_LOG_KEY_FILE") or DEFAULT_LOG_KEY_FILE),
             log_key_passphrase=env.get("GONGKAI_LOG_KEY_PASSPHRASE"),
             intake_key_file=Path(env.get("GONGKAI_INTAKE_KEY_FILE") or DEFAULT_INTAKE_KEY_FILE),
+            site_dir=Path(env.get("GONGKAI_SITE_DIR") or DEFAULT_SITE_DIR),
         )

@@ -29,6 +29,7 @@ from ledger.catalogue import AREAS, Role
 from ledger.commands import SignedCommand, Signer
 from ledger.errors import InputError, MalformedCommand
 from ledger.merkle import ProofError
+from ledger.privacy import feedback_subject
 from projections import balances, checkpoints, deadlines, recipient_lists
 from projections.merkle_log import leaf_of, tree
 from projections.reports import Scope, flow_report, goods_ledger
@@ -81,6 +82,8 @@ class FeedbackIn(BaseModel):
     item_no: str = Field(max_length=40)
     kind: Literal["comment", "objection"]
     text: str = Field(min_length=2, max_length=2000)
+    contact: str | None = Field(default=None, max_length=120,
+                                description="optional; sealed, never published")  # fmt: skip
 
 
 def _result(result: CommandResult) -> Result:
@@ -171,9 +174,15 @@ def api_router(services: Services, sessions: Sessions, lock: threading.RLock) ->
         today = datetime.now(UTC).astimezone().date().isoformat()
         with lock:
             intake = Signer(services.intake_key(), services.ledger.registry().jurisdiction)
-            body = {"item_no": item.item_no, "feedback_no": f"FB-{today}-{secrets.token_hex(4).upper()}",
-                    "kind": item.kind, "text": item.text, "date": today}  # fmt: skip
-            return _result(services.ledger.submit(intake.sign("feedback.receive", body)))
+            number = f"FB-{today}-{secrets.token_hex(4).upper()}"
+            body = {"item_no": item.item_no, "feedback_no": number, "kind": item.kind,
+                    "text": item.text, "date": today}  # fmt: skip
+            if item.contact:
+                envelope = intake.sign("feedback.receive", body, sealed={"contact": item.contact},
+                                       subject=feedback_subject(number))  # fmt: skip
+            else:
+                envelope = intake.sign("feedback.receive", body)
+            return _result(services.ledger.submit(envelope))
 
     # --- sessions ------------------------------------------------------------------------------
 

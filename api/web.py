@@ -59,6 +59,9 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(api_router(services, sessions, lock))
     app.include_router(staff_router(services, sessions, lock))
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
+    if (settings.site_dir / "index.html").is_file():
+        # The published portal (`gongkai publish --out DIR`), served from the same process.
+        app.mount("/portal", StaticFiles(directory=settings.site_dir, html=True), name="portal")
 
     @app.middleware("http")
     async def security_headers(

@@ -11,6 +11,7 @@ where this table allows it:
 | disbursement.make     | only when protected          | recipient (the protected pseudonym)         | that pseudonym       |
 | donation.receive      | only without consent         | donor_name, phone?                          | donor:RECEIPT_NO     |
 | recipient.erase       | required, never stored       | {} (it names whom to erase)                 | the pseudonym        |
+| feedback.receive      | optional                     | contact (phone, e-mail, address: free text) | feedback:FEEDBACK_NO |
 
 Protection: a recipient flagged minor, hiv or confidential — or younger than 18 by the birth
 date in the ID number — must be registered as protected, and a protected one must carry one of
@@ -174,6 +175,19 @@ def donor_subject(receipt_no: str) -> str:
     return f"donor:{receipt_no}"
 
 
+def _check_feedback(unit: Unit, command: Command, part: SealedPart) -> None:
+    data = Fields(part.data, "sealed.data")
+    data.only("contact")
+    data.text("contact", max_len=120)
+    if part.subject != feedback_subject(command.body["feedback_no"]):
+        raise MalformedCommand("the subject of feedback contact details must be feedback:<no>",
+                               field="feedback_no")  # fmt: skip
+
+
+def feedback_subject(feedback_no: str) -> str:
+    return f"feedback:{feedback_no}"
+
+
 POLICY: dict[str, SealedRule] = {
     "recipient.register": SealedRule(lambda b: True, True, _check_register),
     "recipient.erase": SealedRule(lambda b: True, True, _check_erase, erases=True),
@@ -181,6 +195,8 @@ POLICY: dict[str, SealedRule] = {
     "donation.receive": SealedRule(
         lambda b: not b.get("consent") and b.get("donor_name") is None, False, _check_donor
     ),
+    # Whoever gives feedback may leave contact details; they are sealed, never published.
+    "feedback.receive": SealedRule(lambda b: True, False, _check_feedback),
 }
 
 

@@ -236,6 +236,12 @@ def test_public_feedback_is_recorded_by_the_intake_key_and_rate_limited(api: Api
         assert post(api, signer, cmd, body).status_code == 201
     note = {"item_no": "GK-2026-007", "kind": "comment", "text": "请补充物资发放明细"}
     assert api.client.post("/api/v1/feedback", json=note).status_code == 201
+    sealed = api.client.post("/api/v1/feedback", json=note | {"contact": "13800138000"})
+    assert sealed.status_code == 201
+    public_parts = [n.state for n in api.town.app.recorder.select_notifications(start=1, limit=10_000)]
+    assert all(b"13800138000" not in state for state in public_parts)  # sealed, never in the log
+    item = api.client.get("/api/v1/disclosures/GK-2026-007").json()
+    assert "13800138000" not in json.dumps(item)
     statuses = [api.client.post("/api/v1/feedback", json=note).status_code for _ in range(25)]
     assert 429 in statuses
 

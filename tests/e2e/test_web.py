@@ -57,3 +57,16 @@ def test_balances_json_gives_fen(client: TestClient) -> None:
     rows = {row["code"]: row for row in client.get("/api/v1/balances").json()}
     assert rows["F-DISASTER"]["balance_fen"] == 23_456
     assert rows["P-FLOOD"]["balance_fen"] == 100_000
+
+
+def test_a_published_portal_is_served_from_the_same_process(database_url: str, tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "index.html").write_text("<!doctype html><title>公开</title><p>流长镇公开网站</p>", encoding="utf-8")
+    web = create_app(Settings(database_url=database_url, log_key_file=tmp_path / "log.key", site_dir=site))
+    with TestClient(web) as client:
+        page = client.get("/portal/")
+        assert page.status_code == 200
+        assert "流长镇公开网站" in page.text
+        assert page.headers["x-frame-options"] == "DENY"
+    web.state.services.close()
