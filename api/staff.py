@@ -126,7 +126,7 @@ def staff_router(services: Services, sessions: Sessions, lock: threading.RLock) 
     @router.get("/staff/", include_in_schema=False, response_class=HTMLResponse)
     def home(request: Request, next_page: Annotated[str | None, Query(alias="next", max_length=300)] = None) -> Response:
         session = session_of(sessions, request, None)
-        target = next_page if next_page and next_page.startswith("/staff/") and "//" not in next_page else "/staff/"
+        target = _staff_path(next_page)
         if session is None:
             return page("signin.html", None, next_page=target)
         if next_page and target != "/staff/":
@@ -135,6 +135,11 @@ def staff_router(services: Services, sessions: Sessions, lock: threading.RLock) 
             waiting = _inbox(db, session, today())
         return page("home.html", session, forms=FORMS,
                     waiting=sum(len(g["items"]) for g in waiting if g["action"]))  # fmt: skip
+
+    @router.get("/staff/signin", include_in_schema=False, response_class=HTMLResponse)
+    def signin(next_page: Annotated[str | None, Query(alias="next", max_length=300)] = None) -> Response:
+        """The sign-in page, also with a session: to load the key into this browser again."""
+        return page("signin.html", None, next_page=_staff_path(next_page))
 
     @router.get("/staff/record/{form}", include_in_schema=False, response_class=HTMLResponse)
     def record(request: Request, form: str) -> Response:
@@ -216,6 +221,11 @@ def staff_router(services: Services, sessions: Sessions, lock: threading.RLock) 
                     donor_classes=DONOR_CLASSES, levels=APPROPRIATION_LEVELS)  # fmt: skip
 
     return router
+
+
+def _staff_path(path: str | None) -> str:
+    """Where to go after signing in: a page of this app, never another site."""
+    return path if path and path.startswith("/staff/") and "//" not in path else "/staff/"
 
 
 class _SignIn(HTTPException):

@@ -197,11 +197,14 @@ def staff_api_router(services: Services, sessions: Sessions, lock: threading.RLo
             if payload["cmd"] == "correction.record" and body["corrects"]["aggregate"] == str(aggregate_id):
                 corrected[int(body["corrects"]["version"])] = version
             spec = spec_of(payload["cmd"])
+            # A command is corrected on its first target (the receipt, the appropriation, the fund
+            # drawn on, the program or store); elsewhere, ``home`` names where.
+            home = payload["targets"][0]
             events.append({"version": version, "event": type(event).__qualname__, "cmd": payload["cmd"],
                            "at": payload["at"], "by": payload["by"], "official": names.get(payload["by"]),
                            "body": body, "corrected_by": corrected.get(version),
-                           "correctable": spec.correctable and payload["targets"][0] == str(aggregate_id)
-                           and version not in corrected})  # fmt: skip
+                           "correctable": spec.correctable and home == str(aggregate_id) and version not in corrected,
+                           "home": home if spec.correctable and home != str(aggregate_id) else None})  # fmt: skip
         return {"aggregate": str(aggregate_id), "events": events,
                 "more": len(found) == limit and bool(found) and int(found[-1].originator_version) > 1}  # fmt: skip
 

@@ -68,7 +68,8 @@ def create_app(settings: Settings) -> FastAPI:
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
         length = request.headers.get("content-length")
-        limit = MAX_UPLOAD if request.url.path.endswith("/imports") else MAX_BODY
+        bulk = request.url.path.endswith(("/imports", "/commands/batch"))
+        limit = MAX_UPLOAD if bulk else MAX_BODY
         if length is not None and (not length.isdigit() or int(length) > limit):
             response: Response = problem(413, "http_413", "Request too large", "请求过大",
                                          f"request bodies are limited to {limit} bytes")  # fmt: skip

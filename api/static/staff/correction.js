@@ -12,6 +12,7 @@ const rows = document.getElementById('history-rows');
 const correct = document.getElementById('correct');
 const replacement = document.getElementById('replacement');
 let chosen = null; // {aggregate, version, cmd, body}
+let keepForm = false; // refreshing after a correction keeps its result in view
 
 function cell(row, text, className) {
   const td = row.insertCell();
@@ -83,6 +84,8 @@ find.addEventListener('submit', async (e) => {
   try {
     const found = await call('GET', `/api/v1/history/${encodeURIComponent(ref)}`);
     rows.replaceChildren();
+    if (!keepForm) correct.hidden = true; // a new search: choose again
+    keepForm = false;
     for (const event of found.events) {
       const row = rows.insertRow();
       const pick = row.insertCell();
@@ -96,6 +99,17 @@ find.addEventListener('submit', async (e) => {
         pick.append(radio);
       } else if (event.corrected_by) {
         pick.textContent = `已由 v${event.corrected_by} 更正`;
+      } else if (event.home) {
+        const go = document.createElement('button');
+        go.type = 'button';
+        go.className = 'link';
+        go.textContent = '到原记录更正 correct it at its record';
+        go.addEventListener('click', () => {
+          find.elements.kind.value = 'uuid';
+          find.elements.code.value = event.home;
+          find.requestSubmit();
+        });
+        pick.append(go);
       }
       cell(row, `v${event.version}`);
       cell(row, event.at);
@@ -122,4 +136,4 @@ wire(correct, async (form) => {
   };
   if (fields.replacement) body.replacement = fields.replacement;
   return { cmd: 'correction.record', body };
-}, { done() { find.requestSubmit(); } }); // the history now shows the correction
+}, { done() { keepForm = true; find.requestSubmit(); } }); // the history now shows the correction

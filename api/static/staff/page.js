@@ -24,7 +24,11 @@ async function start() {
     const ready = Boolean(record && record.keyId === official);
     for (const element of document.querySelectorAll('[data-needs-key]')) element.disabled = !ready;
     const missing = document.getElementById('key-missing');
-    if (missing) missing.hidden = ready;
+    if (missing) {
+      missing.hidden = ready;
+      const here = `/staff/signin?next=${encodeURIComponent(window.location.pathname + window.location.search)}`;
+      for (const link of missing.querySelectorAll('a[data-here]')) link.href = here;
+    }
   }
   document.documentElement.dataset.ready = 'true';
 }
