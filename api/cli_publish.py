@@ -8,6 +8,13 @@ checkpoint, so the output depends on nothing but the checkpoint. ``--village-boa
 also prints the village notice-board lists (masked names) into a separate folder, never inside
 the public site. After the portal, the public bundle (``publish.bundle``) and the in-browser
 verifier (``publish.verifier``) are written into the same folder.
+
+``--base-url`` is the address the site will be served at: the notice-board sheets' QR codes
+link there (without it they hold paths relative to the site's root). ``--org-id`` is the town's
+organisation identifier in the IATI and 360Giving exports (``CN-USCC-`` + its unified social
+credit code; the default is made up for the demo, ``publish.organisation``). ``--sheet-font``
+names the Chinese font the sheets embed (default: the first free CJK font of Debian found,
+``publish.sheet_font``).
 """
 
 from __future__ import annotations
@@ -28,7 +35,10 @@ from projections.replay import scratch_as_of
 from projections.sql import Database
 from publish.books import Stamp
 from publish.bundle import write_bundle
-from publish.site import SiteError, build_site, prepare, replaceable, site_projections
+from publish.organisation import DEMO_ORG_ID, OrganisationError, check_org_id
+from publish.sheet_font import FontFile, SheetError, find_font
+from publish.sheets import check_base_url
+from publish.site import SiteError, SiteOptions, build_site, prepare, replaceable, site_projections
 from publish.verifier import write_verifier
 from publish.village_board import BOARD_MARKER, write_village_boards
 
@@ -65,12 +75,26 @@ def _inside(inner: Path, outer: Path) -> bool:
               help="a checkpoint file, or the tree size of a stored checkpoint (default: the latest)")
 @click.option("--village-boards", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="also print the village notice-board lists (masked names) into this separate folder")
+@click.option("--base-url", default="", show_default="'' (paths relative to the site's root)",
+              help="the address the site will be served at; the notice-board sheets' QR codes link there")
+@click.option("--org-id", default=DEMO_ORG_ID, show_default=True,
+              help="the town's identifier in the IATI and 360Giving exports: CN-USCC- + its unified "
+                   "social credit code (the default is made up for the demo)")
+@click.option("--sheet-font", default=None, metavar="FILE[#INDEX]",
+              help="the Chinese TrueType font the sheets embed (default: fonts-wqy-microhei or another "
+                   "free CJK font of Debian)")
 @json_option
 @pass_state
-def publish(state: State, out: Path, as_of: str | None, village_boards: Path | None, as_json: bool) -> None:
+def publish(state: State, out: Path, as_of: str | None, village_boards: Path | None, base_url: str,
+            org_id: str, sheet_font: str | None, as_json: bool) -> None:
     """Render the public portal (Chinese, with English under en/) and its bundle as of one checkpoint."""  # fmt: skip
     if village_boards is not None and (_inside(village_boards, out) or _inside(out, village_boards)):
         raise InputError("--village-boards must be a folder apart from the public site (--out)")
+    try:
+        options = SiteOptions(org_id=check_org_id(org_id), base_url=check_base_url(base_url),
+                              font=find_font(FontFile.parse(sheet_font) if sheet_font else None))
+    except (OrganisationError, SheetError) as error:
+        raise InputError(str(error)) from None
     started = time.monotonic()
     services = state.services
     live = services.read_models()
@@ -89,7 +113,10 @@ def publish(state: State, out: Path, as_of: str | None, village_boards: Path | N
     jurisdiction = services.ledger.registry().jurisdiction
     with scratch_as_of(services.ledger, live, cp.size, site_projections()) as db:
         stamp = Stamp(jurisdiction, cp.origin, cp.size, cp.root, log_time(db) or "")
-        summary = build_site(db, stamp, out)
+        try:
+            summary = build_site(db, stamp, out, options)
+        except SheetError as error:  # e.g. a character the font lacks
+            raise InputError(str(error)) from None
         boards = 0
         if village_boards is not None:
             boards = write_village_boards(db, services.ledger, stamp, village_boards)
@@ -98,6 +125,7 @@ def publish(state: State, out: Path, as_of: str | None, village_boards: Path | N
     data = {"out": str(out), "checkpoint": stamp.to_json(), "log_time": stamp.log_time,
             "files": summary.files, "bytes": summary.bytes, "pages": summary.pages,
             "items": summary.items, "figures": summary.figures, "donations": summary.donations,
+            "sheets": summary.sheets,
             "village_board_pages": boards, "seconds": round(time.monotonic() - started, 2)}  # fmt: skip
     if as_json:
         emit(data)

@@ -40,7 +40,7 @@ def _summary(item: dict[str, Any], zh: Labels) -> str:
     return "\n".join(parts)
 
 
-def _department(jurisdiction: str, label: str) -> str:
+def department_name(jurisdiction: str, label: str) -> str:
     """流长镇 + 镇社会事务办 → 流长镇社会事务办."""
     if jurisdiction.endswith("镇") and label.startswith("镇"):
         label = label[1:]
@@ -71,7 +71,7 @@ def atom_feed(stamp: Stamp, items: list[dict[str, Any]]) -> bytes:
         _el(entry, "updated", latest)
         _el(entry, "link", rel="alternate", href=f"items/{item['item_no']}.html")
         who = _el(entry, "author")
-        _el(who, "name", _department(stamp.jurisdiction, zh.department(item["department"])))
+        _el(who, "name", department_name(stamp.jurisdiction, zh.department(item["department"])))
         _el(entry, "category", term=item["area"], label=zh.area(item["area"]))
         _el(entry, "category", term=item["kind"], label=zh.kind(item["kind"]))
         _el(entry, "summary", _summary(item, zh), type="text")

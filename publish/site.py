@@ -14,6 +14,9 @@ What it writes (Chinese at the root, the same pages in English under ``en/``; da
     feed.atom                    Atom feed of published items
     data/figures.json            every published figure (see ``publish.site_figures``)
     data/tables/<name>.csv|json  every table; data/donations/<receipt>.json each donation's trace
+    data/open/iati-activities.xml   IATI 2.03 activities (``publish.iati``)
+    data/open/360giving.json     360Giving grants to individuals, aggregated (``publish.giving360``)
+    data/sheets/<item_no>.pdf    the item's notice-board sheet, A4, fonts embedded (``publish.sheets``)
     data/SHA256SUMS              the SHA-256 of every file under data/ (paths relative to data/)
     static/                      the stylesheet and the lookup script (no inline script or style)
 
@@ -52,13 +55,19 @@ from publish import flow_charts
 from publish.books import Books, Stamp, read_books
 from publish.downloads import Table, tables
 from publish.feed import atom_feed
+from publish.giving360 import grants_package
+from publish.iati import iati_activities
 from publish.labels import LANGS, Labels
+from publish.organisation import DEMO_ORG_ID, Organisation
+from publish.sheet_font import FontFile, find_font
+from publish.sheets import notice_sheets
 from publish.site_figures import Figures, goods_id
 
 TEMPLATES = Path(__file__).with_name("templates")
 STATIC = Path(__file__).with_name("static")
 ASSETS = ("portal.css", "donation-lookup.js")  # the portal's own; the verifier copies its own
 MARKER = "data/figures.json"  # an output folder holding this is a site we may replace
+OPEN_DATA = {"iati": "data/open/iati-activities.xml", "360giving": "data/open/360giving.json"}
 
 
 class SiteError(Exception):
@@ -80,6 +89,16 @@ class Writer:
 
 
 @dataclass(frozen=True, slots=True)
+class SiteOptions:
+    """What the log does not say: the publisher's identifier (IATI, 360Giving), the address the
+    site will be served at (the sheets' QR codes), the Chinese font the sheets embed."""
+
+    org_id: str = DEMO_ORG_ID
+    base_url: str = ""  # '' : the QR codes hold paths relative to the site's root
+    font: FontFile | None = None  # None: the first one ``publish.sheet_font`` finds
+
+
+@dataclass(frozen=True, slots=True)
 class SiteSummary:
     files: int
     bytes: int
@@ -87,6 +106,11 @@ class SiteSummary:
     items: int
     figures: int
     donations: int
+    sheets: int = 0
+
+
+def sheet_path(item_no: str) -> str:
+    return f"data/sheets/{item_no}.pdf"
 
 
 def site_projections() -> list[Projection]:
@@ -117,14 +141,21 @@ def environment() -> Environment:
     return env
 
 
-def build_site(db: Database, stamp: Stamp, out: Path) -> SiteSummary:
+def build_site(db: Database, stamp: Stamp, out: Path, options: SiteOptions | None = None) -> SiteSummary:
     """Render the portal from ``db`` (read models as of ``stamp``'s checkpoint) into ``out``."""
+    options = options or SiteOptions()
     books = read_books(db, stamp.day)
     figures = Figures(books.report, books.goods["goods"], books.donations)
     writer = Writer(out)
     for name in ASSETS:
         writer.write(f"static/{name}", (STATIC / name).read_bytes())
     listed = _write_data(writer, books, figures, stamp)
+    org = Organisation.of_town(stamp.jurisdiction, options.org_id)
+    writer.write(OPEN_DATA["iati"], iati_activities(db, stamp, org))
+    writer.write(OPEN_DATA["360giving"], grants_package(db, stamp, org))
+    font = options.font or find_font()
+    for item_no, pdf in notice_sheets(books.items, stamp, options.base_url, font):
+        writer.write(sheet_path(item_no), pdf)
     downloads = {path: (writer.sums[path], writer.sizes[path]) for path in sorted(writer.sums)
                  if path.startswith("data/") or path == "feed.atom"}  # fmt: skip
     env = environment()
@@ -137,7 +168,7 @@ def build_site(db: Database, stamp: Stamp, out: Path) -> SiteSummary:
     writer.write("data/SHA256SUMS", "".join(lines).encode("utf-8"))
     return SiteSummary(files=len(writer.sums), bytes=sum(writer.sizes.values()), pages=pages,
                        items=len(books.items), figures=len(figures.table),
-                       donations=len(books.traces))  # fmt: skip
+                       donations=len(books.traces), sheets=len(books.items))  # fmt: skip
 
 
 def _dumps(data: Any) -> bytes:
@@ -177,6 +208,7 @@ class _Pages:
         html = self.env.get_template(template).render(
             L=self.L, lang=self.lang, root=root, href=href, switch=switch, path=path,
             stamp=self.stamp, money=self.money, qty=self.qty, fig=self.figures, books=self.books,
+            sheet_path=sheet_path, open_data=OPEN_DATA,
             site_title=self.L.pick(f"{self.stamp.jurisdiction}社会公益事业信息公开",
                                    f"{self.stamp.jurisdiction} public-welfare disclosure"),
             **context,

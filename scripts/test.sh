@@ -3,7 +3,8 @@
 #
 #   scripts/test.sh [pytest args...]
 #
-# Installs Debian's chromium for the browser tests when it is missing (as root).
+# Installs Debian's chromium, a Chinese font, poppler-utils and zbar-tools for the browser
+# and notice-board sheet tests when they are missing (as root).
 # Starts PostgreSQL with scripts/pg.sh, exports GONGKAI_TEST_POSTGRES_URL
 # (postgresql://gongkai@127.0.0.1:PORT/gongkai_test), runs .venv/bin/pytest -q,
 # always stops PostgreSQL afterwards and exits with pytest's status.
@@ -31,16 +32,24 @@ trap cleanup EXIT
 trap 'on_signal INT 130' INT
 trap 'on_signal TERM 143' TERM
 
-# The browser tests drive Debian's chromium through Playwright (never a browser that
-# playwright downloads). Install it once when it is missing and we may; idempotent.
-if ! command -v chromium >/dev/null 2>&1; then
+# System packages the tests need, installed once when missing and we may (root, apt-get);
+# idempotent. The browser tests drive Debian's chromium through Playwright (never a browser
+# that playwright downloads); the notice-board sheets embed a Chinese font (fonts-wqy-microhei,
+# which `gongkai publish` needs too); the sheet tests render a page with pdftoppm
+# (poppler-utils) and read its QR code with zbarimg (zbar-tools).
+missing=()
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+[ -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || missing+=(fonts-wqy-microhei)
+command -v pdftoppm >/dev/null 2>&1 || missing+=(poppler-utils)
+command -v zbarimg >/dev/null 2>&1 || missing+=(zbar-tools)
+if [ "${#missing[@]}" -gt 0 ]; then
     if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
-        echo "test.sh: chromium not found; installing Debian's chromium with apt-get" >&2
+        echo "test.sh: installing Debian's ${missing[*]} with apt-get" >&2
         export DEBIAN_FRONTEND=noninteractive
         apt-get update >&2
-        apt-get install -y --no-install-recommends chromium >&2
+        apt-get install -y --no-install-recommends "${missing[@]}" >&2
     else
-        echo "test.sh: warning: chromium is missing and cannot be installed here (not root)" >&2
+        echo "test.sh: warning: ${missing[*]} missing and cannot be installed here (not root)" >&2
     fi
 fi
 

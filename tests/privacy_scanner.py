@@ -26,7 +26,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from api.bootstrap import bootstrap
+from api.config import Settings
+from ledger.application import Ledger
+from ledger.commands import payload_of
 from ledger.money import format_yuan
+from projections.recipient_lists import Filters, auditor_list
 
 _CRYPTO = re.compile(
     r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"  # UUIDs
@@ -72,6 +77,24 @@ class Secrets:
 
     def id_pieces(self, length: int) -> set[str]:
         return {n[i : i + length] for n in self.id_numbers for i in range(len(n) - length + 1)}
+
+
+def demo_secrets(app: Ledger, settings: Settings) -> Secrets:
+    """The demo's people (from the auditor's list) and the donors named only in sealed parts."""
+    services = bootstrap(settings)
+    try:
+        listing = auditor_list(services.read_models(), services.ledger, Filters())
+    finally:
+        services.close()
+    digests, start = [], 1
+    while page := app.recorder.select_notifications(start=start, limit=2000):
+        for notification in page:
+            payload = payload_of(vars(app.mapper.to_domain_event(notification))["signed"])
+            if payload["cmd"] == "donation.receive" and payload["sealed"]:
+                digests.append(payload["sealed"])
+        start = page[-1].id + 1
+    donors = [o.part.data["donor_name"] for o in app.open_sealed(digests).values() if o.part is not None]
+    return Secrets.from_auditor_list(listing, donors)
 
 
 def _village(address: str | None) -> str | None:
