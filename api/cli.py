@@ -322,6 +322,7 @@ def _aggregate_id(jurisdiction: str, text: str) -> UUID:
 
 
 # Registered last: these modules add their commands to ``main``.
+from api import cli_backup as _cli_backup  # noqa: E402, F401
 from api import cli_disclosure as _cli_disclosure  # noqa: E402
 from api import cli_log as _cli_log  # noqa: E402
 from api import cli_publish as _cli_publish  # noqa: E402, F401

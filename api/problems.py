@@ -1,7 +1,10 @@
 """RFC 9457 problem details: every refusal of the API, in English and Chinese, in one place.
 
 Domain errors (``LedgerError``) map to a status by their class; malformed requests are 400/422;
-nothing a client sends may cause a 5xx. The body is ``application/problem+json``:
+nothing a client sends may cause a 5xx. A database that is down or unreachable (``UNAVAILABLE``:
+the event store's and psycopg's operational and interface errors, a pool that timed out) is
+503 with ``Retry-After``: the command was not recorded, or was and a retry with the same
+idempotency key says so. The body is ``application/problem+json``:
 
     {"type": "urn:gongkai:problem:<code>", "title": "...", "title_zh": "...", "status": 403,
      "detail": "<the domain error's message>", "code": "<code>"}
@@ -11,14 +14,25 @@ from __future__ import annotations
 
 from typing import Any
 
+import eventsourcing.persistence
+import psycopg
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ledger import errors
+from projections.store import DatabaseUnavailable
 
 PROBLEM = "application/problem+json"
+RETRY_AFTER = 5  # seconds; a restarted database is usually back well within this
+UNAVAILABLE: tuple[type[Exception], ...] = (
+    DatabaseUnavailable,
+    eventsourcing.persistence.OperationalError,
+    eventsourcing.persistence.InterfaceError,
+    psycopg.OperationalError,  # also the pool's PoolTimeout
+    psycopg.InterfaceError,
+)
 
 # class -> (status, English title, Chinese title); the first matching base class wins.
 _TABLE: list[tuple[type[errors.LedgerError], int, str, str]] = [
@@ -88,4 +102,13 @@ async def on_http_error(request: Request, error: Exception) -> JSONResponse:
     response = problem(error.status_code, f"http_{error.status_code}", title, title_zh, str(error.detail))
     if error.headers:
         response.headers.update(error.headers)
+    return response
+
+
+async def on_database_unavailable(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, UNAVAILABLE)
+    response = problem(503, "database_unavailable", "Service unavailable", "服务暂时不可用",
+                       "the database cannot be reached just now; retry the same request "
+                       "(with the same idempotency key) shortly")  # fmt: skip
+    response.headers["Retry-After"] = str(RETRY_AFTER)
     return response

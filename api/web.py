@@ -20,7 +20,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from api.bootstrap import Services, bootstrap
 from api.config import Settings
 from api.http_api import api_router
-from api.problems import on_http_error, on_ledger_error, on_validation_error, problem
+from api.problems import (
+    UNAVAILABLE,
+    on_database_unavailable,
+    on_http_error,
+    on_ledger_error,
+    on_validation_error,
+    problem,
+)
 from api.sessions import Sessions
 from api.staff import staff_router
 from ledger.catalogue import AREAS, CATEGORIES, DEPARTMENTS
@@ -56,6 +63,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_exception_handler(LedgerError, on_ledger_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
+    for unavailable in UNAVAILABLE:
+        app.add_exception_handler(unavailable, on_database_unavailable)
     app.include_router(api_router(services, sessions, lock))
     app.include_router(staff_router(services, sessions, lock))
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")

@@ -55,10 +55,21 @@ class Database:
                 env["SQLITE_DBNAME"], isolation_level=None, timeout=30, check_same_thread=False
             )
         else:
-            self._pg = psycopg.connect(_pg_conninfo(env), autocommit=False)
-            # Never wait forever behind another session (a runner holds its tracking-row lock).
-            self._pg.execute("SET lock_timeout = '30s'")
-            self._pg.commit()
+            self._conninfo = _pg_conninfo(env)
+            self._pg = self._connect()
+
+    def _connect(self) -> psycopg.Connection[Any]:
+        connection = psycopg.connect(self._conninfo, autocommit=False, connect_timeout=5)
+        # Never wait forever behind another session (a runner holds its tracking-row lock).
+        connection.execute("SET lock_timeout = '30s'")
+        connection.commit()
+        return connection
+
+    def _connection(self) -> psycopg.Connection[Any]:
+        # A connection the server dropped (a restart) is replaced on the next use.
+        if self._pg.closed or self._pg.broken:
+            self._pg = self._connect()
+        return self._pg
 
     def close(self) -> None:
         if self.dialect == "sqlite":
@@ -79,7 +90,8 @@ class Database:
                 raise
             cursor.execute("COMMIT")
         else:
-            with self._pg.transaction(), self._pg.cursor() as pg_cursor:
+            connection = self._connection()
+            with connection.transaction(), connection.cursor() as pg_cursor:
                 yield _PgCursor(pg_cursor)
 
     @contextmanager
@@ -92,7 +104,8 @@ class Database:
             finally:
                 cursor.execute("COMMIT")
         else:
-            with self._pg.transaction(), self._pg.cursor() as pg_cursor:
+            connection = self._connection()
+            with connection.transaction(), connection.cursor() as pg_cursor:
                 yield _PgCursor(pg_cursor)
 
     def query(self, sql: str, params: Params = ()) -> list[tuple[Any, ...]]:

@@ -11,24 +11,35 @@ the events' transaction; ``subject_keys`` makes and reads the per-subject keys (
 of the database made before (backups, PostgreSQL pages not yet vacuumed) still hold it, so
 keep backups of ``gk_subject_keys`` short-lived. ``database_env`` turns ``GONGKAI_DATABASE_URL``
 (``sqlite:///path`` or ``postgresql://user:pw@host:port/db``) into the library's environment.
+
+When PostgreSQL goes away, callers must hear so within seconds, and the pool must find the
+server again by itself once it is back (``FailFastDatastore``): waiting for a pooled connection
+gives up after ``POOL_WAIT`` seconds with ``DatabaseUnavailable``, which the library does not
+retry (it retries its ``OperationalError`` ten times, which would multiply the wait); until a
+connection is had again, callers wait only ``DOWN_WAIT``. A connection that broke in the pool
+(the server restarted) still fails at once and is retried on a fresh one. The pool's reconnect
+backoff starts afresh every ``RECONNECT_WINDOW`` seconds, so recovery never waits on a long one.
 """
 
 from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
-from eventsourcing.persistence import IntegrityError, StoredEvent
+from eventsourcing.persistence import DatabaseError, IntegrityError, OperationalError, StoredEvent
 from eventsourcing.popo import POPOApplicationRecorder, POPOFactory
-from eventsourcing.postgres import PostgresApplicationRecorder, PostgresFactory
+from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore, PostgresFactory
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteFactory
-from psycopg import Cursor
+from eventsourcing.utils import Environment, EnvType
+from psycopg import Connection, Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
+from psycopg_pool import PoolTimeout
 
 from ledger.sealing import new_subject_key
 
@@ -47,6 +58,9 @@ _ERASE = (
 )
 _NEW_KEY = "INSERT INTO {0} (subject, key, created_at) VALUES (?, ?, ?) ON CONFLICT (subject) DO NOTHING"
 CHUNK = 500
+POOL_WAIT = 3  # seconds to wait for a pooled PostgreSQL connection before giving up
+DOWN_WAIT = 0.25  # the same, while the database is known to be unreachable
+RECONNECT_WINDOW = 5.0  # seconds the pool backs off reconnecting before it starts afresh
 
 
 def _now() -> str:
@@ -70,6 +84,13 @@ def _tombstones(kwargs: dict[str, Any]) -> list[tuple[str, str, str]]:
 
 class DatabaseURLError(ValueError):
     pass
+
+
+class DatabaseUnavailable(DatabaseError):
+    """No connection to the database could be had in time: it is down or unreachable.
+
+    Not an ``OperationalError``, so that the library's retry loop does not wait again.
+    """
 
 
 def database_env(url: str) -> dict[str, str]:
@@ -100,6 +121,7 @@ def database_env(url: str) -> dict[str, str]:
             "POSTGRES_PASSWORD": unquote(parsed.password or ""),
             "POSTGRES_POOL_SIZE": "8",
             "POSTGRES_MAX_OVERFLOW": "8",
+            "POSTGRES_CONNECT_TIMEOUT": str(POOL_WAIT),  # the pool's wait, despite the name
         }
     if parsed.scheme == "memory":
         return {"PERSISTENCE_MODULE": f"{__name__}:JournalPOPOFactory"}
@@ -241,8 +263,41 @@ class JournalPostgresRecorder(PostgresApplicationRecorder):
         return None if row is None else str(row["result"])
 
 
+class FailFastDatastore(PostgresDatastore):
+    """A datastore whose pool timeout is ``DatabaseUnavailable``, raised once, never retried."""
+
+    pool_wait: float
+
+    @classmethod
+    def adopt(cls, datastore: PostgresDatastore) -> None:
+        """Make the library's datastore fail fast (it builds the datastore itself)."""
+        datastore.__class__ = cls
+        assert isinstance(datastore, cls)
+        pool = datastore.pool
+        datastore.pool_wait = pool.timeout
+        pool.reconnect_timeout = RECONNECT_WINDOW
+        if isinstance(pool.kwargs, dict):  # a dead host's SYN must not hang a reconnect attempt
+            pool.kwargs.setdefault("connect_timeout", POOL_WAIT)
+
+    @contextmanager
+    def get_connection(self) -> Iterator[Connection[DictRow]]:
+        try:
+            with super().get_connection() as connection:
+                self.pool.timeout = self.pool_wait  # reachable (again)
+                yield connection
+        except OperationalError as error:
+            if isinstance(error.__cause__, PoolTimeout):
+                self.pool.timeout = min(DOWN_WAIT, self.pool_wait)
+                raise DatabaseUnavailable(f"the database is unreachable: {error}") from error
+            raise
+
+
 class JournalPostgresFactory(PostgresFactory):
     application_recorder_class = JournalPostgresRecorder
+
+    def __init__(self, env: Environment | EnvType | None) -> None:
+        super().__init__(env)
+        FailFastDatastore.adopt(self.datastore)
 
 
 class JournalPOPORecorder(POPOApplicationRecorder):

@@ -6,6 +6,12 @@
 #   scripts/pg.sh stop    stop the server and delete its data; idempotent
 #   scripts/pg.sh url     print the URL of the running server (exit 1 if none)
 #   scripts/pg.sh status  say whether it is running (exit 0 if running, 3 if not)
+#   scripts/pg.sh pause   stop the server but keep its data, port and state (fault tests:
+#                         "the database went away"); idempotent
+#   scripts/pg.sh resume  start a paused server again, same data and port; prints the URL
+#
+# A paused server counts as not running: `status` exits 3, `url` fails, `stop` deletes its
+# data, and `start` cleans it up and starts a fresh one, exactly as for a crashed server.
 #
 # The server is built from the system's initdb/pg_ctl (highest version under
 # /usr/lib/postgresql/*/bin, else PATH), installed with apt-get when missing and
@@ -264,6 +270,33 @@ EOF
     url; echo
 }
 
+cmd_pause() {
+    load_state || die "no server to pause (use: $0 start)"
+    if [ -f "$PG_TMP/data/postmaster.pid" ]; then
+        log "pausing server on port $PG_PORT (data kept in $PG_TMP)"
+        as_server_user "$PG_BINDIR/pg_ctl" -D "$PG_TMP/data" -m fast -w -t 60 stop >&2
+    fi
+    log "paused"
+}
+
+cmd_resume() {
+    load_state || die "no paused server to resume (use: $0 start)"
+    [ -d "$PG_TMP/data" ] || die "the paused server's data is gone: $PG_TMP/data"
+    if ! is_running; then
+        log "resuming on 127.0.0.1:$PG_PORT"
+        as_server_user "$PG_BINDIR/pg_ctl" -D "$PG_TMP/data" -l "$PG_TMP/server.log" -w -t 60 start >&2 \
+            || { tail -n 20 "$PG_TMP/server.log" >&2 || true; die "could not resume PostgreSQL"; }
+    fi
+    local i
+    for i in $(seq 1 60); do
+        is_running && break
+        [ "$i" -eq 60 ] && die "server did not accept connections"
+        sleep 0.5
+    done
+    log "ready"
+    url; echo
+}
+
 cmd_url() {
     if load_state && is_running; then
         url; echo
@@ -287,8 +320,10 @@ case "${1:-}" in
     stop) cmd_stop ;;
     url) cmd_url ;;
     status) cmd_status ;;
+    pause) cmd_pause ;;
+    resume) cmd_resume ;;
     *)
-        echo "usage: $0 start|stop|url|status" >&2
+        echo "usage: $0 start|stop|url|status|pause|resume" >&2
         exit 2
         ;;
 esac
