@@ -16,6 +16,7 @@ DB ?= sqlite:///var/gongkai.db
 HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
+BENCH_ARGS ?=
 
 .PHONY: help venv install dev run lint test bench pg-start pg-stop clean distclean
 
@@ -26,7 +27,7 @@ help:
 	@echo "make run        load demo data if empty, serve on http://$(HOST):$(PORT) (DB=$(DB))"
 	@echo "make lint       ruff check + mypy"
 	@echo "make test       lint, then pytest against a throwaway PostgreSQL (PYTEST_ARGS=...)"
-	@echo "make bench      run benchmarks/ if present"
+	@echo "make bench      the benchmarks of issue 8, ~15 min (BENCH_ARGS='--events 1000000 ...')"
 	@echo "make pg-start   start the throwaway PostgreSQL by hand (prints its URL); pg-stop stops it"
 	@echo "make clean      remove caches and build output; distclean also removes $(VENV) and var/"
 
@@ -64,11 +65,7 @@ test: dev lint
 	bash scripts/test.sh $(PYTEST_ARGS)
 
 bench: dev
-	@if [ -d benchmarks ]; then \
-		$(BIN)/python -m benchmarks; \
-	else \
-		echo "no benchmarks yet"; \
-	fi
+	$(BIN)/python -m benchmarks $(BENCH_ARGS)
 
 pg-start:
 	@bash scripts/pg.sh start

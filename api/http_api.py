@@ -23,6 +23,7 @@ from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field
 
 from api.bootstrap import Services
+from api.group_commit import GroupCommit
 from api.sessions import Session, Sessions
 from ledger.application import CommandResult
 from ledger.catalogue import AREAS, Role
@@ -113,6 +114,7 @@ class RateLimit:
 def api_router(services: Services, sessions: Sessions, lock: threading.RLock) -> APIRouter:
     router = APIRouter(prefix="/api/v1")
     feedback_limit = RateLimit()
+    committer = GroupCommit(lambda: services.ledger, lock)
 
     @contextmanager
     def books() -> Iterator[Database]:
@@ -153,8 +155,7 @@ def api_router(services: Services, sessions: Sessions, lock: threading.RLock) ->
 
             if Command.parse(command).idem != idempotency_key:
                 raise InputError("the Idempotency-Key header differs from the signed idem")
-        with lock:
-            result = services.ledger.submit(command)
+        result = committer.submit(command)  # with the commands arriving meanwhile
         if result.duplicate:
             response.status_code = 200
             response.headers["Idempotent-Replayed"] = "true"

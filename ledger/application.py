@@ -14,7 +14,9 @@ transaction of its own. An erasure destroys the key in the transaction of its ev
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Sequence
+from functools import cached_property
 from typing import Any, ClassVar, Protocol, runtime_checkable
 from uuid import UUID
 
@@ -32,6 +34,7 @@ from ledger.errors import (
     NotFound,
     RecipientError,
 )
+from ledger.recipients import payees_named
 from ledger.registry import Registry
 from ledger.sealing import Opened, SealedPart, SealedStore, SubjectKeys, seal, unseal
 
@@ -44,12 +47,15 @@ class ConcurrencyConflict(LedgerError):
 
 @runtime_checkable
 class CommandJournal(Protocol):
-    """What the recorder must offer: the first result stored under an idempotency key.
+    """What the recorder must offer: the first result stored under an idempotency key (one
+    key, or many at once), and which of many aggregates exist at all.
 
     ``save(..., commands=[(key, result_json), ...])`` stores the keys in the events' transaction.
     """
 
     def find_command(self, key: str) -> str | None: ...
+    def find_commands(self, keys: Sequence[str]) -> dict[str, str]: ...
+    def find_existing(self, aggregate_ids: Sequence[UUID]) -> set[UUID]: ...
 
 
 class Ledger(Application[UUID]):
@@ -67,8 +73,9 @@ class Ledger(Application[UUID]):
         Registry: 100,
     }
 
-    @property
+    @cached_property
     def journal(self) -> CommandJournal:
+        # Checked once: a runtime protocol check costs more than some commands' own rules.
         recorder = self.recorder
         if not isinstance(recorder, CommandJournal):
             raise TypeError("the ledger needs a recorder with an idempotency journal")
@@ -142,7 +149,10 @@ class Ledger(Application[UUID]):
         is recorded. Commands whose idempotency key was seen return their first result.
         """
         for attempt in range(MAX_ATTEMPTS):
-            unit = Unit(_StoreBacking(self))
+            backing = _StoreBacking(self)
+            if len(envelopes) > 1:
+                backing.prefetch(envelopes)
+            unit = Unit(backing)
             results: list[CommandResult] = []
             problems: list[tuple[int, LedgerError]] = []
             for index, envelope in enumerate(envelopes):
@@ -187,8 +197,34 @@ class _StoreBacking:
 
     def __init__(self, app: Ledger) -> None:
         self.app = app
+        # Looked up for a whole batch at once: idempotency keys (key -> first result, or None)
+        # and the aggregates its commands name that have no events at all.
+        self.known: dict[str, str | None] = {}
+        self.absent: set[UUID] = set()
+
+    def prefetch(self, envelopes: Sequence[SignedCommand]) -> None:
+        """Two queries for a batch instead of a few per command: which of its idempotency keys
+        were used, and which of the aggregates it names (targets, payees) do not exist yet."""
+        keys: list[str] = []
+        named: set[UUID] = set()
+        for envelope in envelopes:
+            try:
+                payload = json.loads(envelope.signed)
+                if not isinstance(payload, dict):
+                    continue
+                named.update(UUID(str(t)) for t in payload.get("targets") or [])
+            except (ValueError, TypeError, AttributeError):
+                continue  # refused with its reason when it is decided
+            named.update(payees_named(payload))
+            if isinstance(payload.get("idem"), str):
+                keys.append(payload["idem"])
+        found = self.app.journal.find_commands(keys)
+        self.known = {key: found.get(key) for key in keys}
+        self.absent = named - self.app.journal.find_existing(sorted(named))
 
     def load(self, aggregate_id: UUID) -> Aggregate | None:
+        if aggregate_id in self.absent:
+            return None
         try:
             found: Any = self.app.repository.get(aggregate_id)
         except AggregateNotFoundError:
@@ -197,12 +233,16 @@ class _StoreBacking:
         return found
 
     def exists(self, aggregate_id: UUID) -> bool:
+        if aggregate_id in self.absent:
+            return False
         return bool(list(self.app.events.get(aggregate_id, limit=1)))
 
     def stored_payload(self, aggregate_id: UUID, version: int) -> dict[str, Any]:
         return payload_of(self.app.stored_event(aggregate_id, version).signed)  # type: ignore[attr-defined]
 
     def find_command(self, idem: str) -> str | None:
+        if idem in self.known:
+            return self.known[idem]
         return self.app.journal.find_command(idem)
 
 

@@ -8,6 +8,7 @@ never collide (logs of logs can be merged).
 
 from __future__ import annotations
 
+from functools import lru_cache
 from uuid import UUID, uuid5
 
 NAMESPACE = UUID("6b1f3c1e-7a0e-5d7e-9f3a-6f6e676b6169")
@@ -15,6 +16,7 @@ NAMESPACE = UUID("6b1f3c1e-7a0e-5d7e-9f3a-6f6e676b6169")
 REGISTRY_ID = uuid5(NAMESPACE, "registry")
 
 
+@lru_cache(maxsize=65_536)  # every command derives its targets' ids again; SHA-1 each time adds up
 def _id(jurisdiction: str, kind: str, key: str) -> UUID:
     return uuid5(NAMESPACE, f"{jurisdiction}/{kind}/{key}")
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
@@ -49,9 +50,15 @@ class PublicKey:
     def verify(self, signature: bytes, message: bytes) -> None:
         """Raise ``BadSignature`` unless ``signature`` is valid over exactly ``message``."""
         try:
-            Ed25519PublicKey.from_public_bytes(self.raw).verify(signature, message)
+            _loaded(self.raw).verify(signature, message)
         except InvalidSignature as exc:
             raise BadSignature(f"signature does not verify for key {self.key_id}") from exc
+
+
+@lru_cache(maxsize=1024)
+def _loaded(raw: bytes) -> Ed25519PublicKey:
+    """The parsed key, kept: a town has a few dozen officials and each verifies thousands."""
+    return Ed25519PublicKey.from_public_bytes(raw)
 
 
 class PrivateKey:

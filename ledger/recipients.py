@@ -196,6 +196,22 @@ def check_payee(unit: Unit, cmd: str, body: dict[str, Any], jurisdiction: str) -
         )
 
 
+def payees_named(payload: dict[str, Any]) -> list[UUID]:
+    """The recipients a signed payload names in public, whom ``check_payee`` will look up: a
+    hint for looking many commands' up at once. A malformed payload names none."""
+    body = payload.get("body")
+    bodies = [body]
+    if payload.get("cmd") == "correction.record" and isinstance(body, dict):
+        original = body.get("original")
+        bodies += [body.get("replacement"), original.get("body") if isinstance(original, dict) else None]
+    jurisdiction = payload.get("log")
+    return [
+        ids.recipient_id(jurisdiction, b["recipient"])
+        for b in bodies
+        if isinstance(jurisdiction, str) and isinstance(b, dict) and isinstance(b.get("recipient"), str)
+    ]
+
+
 def check_protected_payee(unit: Unit, jurisdiction: str, pseudonym: str) -> None:
     """The recipient a protected payment's sealed part names: registered, protected, not erased."""
     recipient = registered(unit, ids.recipient_id(jurisdiction, pseudonym))

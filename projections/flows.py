@@ -17,6 +17,7 @@ edited. Only public-part fields are stored: no personal data can reach a report 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from eventsourcing.domain import DomainEventProtocol
@@ -36,6 +37,14 @@ _OPEN = {"fund.open": "fund", "program.open": "program", "store.open": "store"}
 class FlowsProjection:
     name = "flows"
     tables = ("gk_flows", "gk_flow_accounts")
+
+    def __init__(self) -> None:
+        # Accounts' area and category never change once opened: read each once per page.
+        self._accounts: dict[tuple[str, str], dict[str, Any]] = {}
+
+    def begin(self, cursor: Any) -> None:
+        """A new page (and transaction): forget what an earlier one read."""
+        self._accounts.clear()
 
     def create(self, cursor: Any, dialect: str) -> None:
         cursor.execute(
@@ -72,14 +81,23 @@ class FlowsProjection:
             )  # fmt: skip
             return
         rows: list[dict[str, Any]] = []
+
+        def account(kind: str, code: str) -> dict[str, Any]:
+            found = self._accounts.get((kind, code))
+            if found is None:
+                found = _account(cursor, kind, code)
+                if found["area"] is not None or found["category"] is not None:
+                    self._accounts[kind, code] = found
+            return found
+
         if cmd == "correction.record":
             original = body["original"]
-            rows += [dict(r, sign=-1) for r in _rows(cursor, original["cmd"], original["body"])]
+            rows += [dict(r, sign=-1) for r in _rows(account, original["cmd"], original["body"])]
             if body.get("replacement") is not None:
-                rows += _rows(cursor, original["cmd"], body["replacement"])
+                rows += _rows(account, original["cmd"], body["replacement"])
             correction = 1
         else:
-            rows = _rows(cursor, cmd, body)
+            rows = _rows(account, cmd, body)
             correction = 0
         for seq, row in enumerate(rows):
             sign = row.pop("sign", 1)
@@ -110,8 +128,11 @@ def _goods_rows(base: dict[str, Any], goods: list[dict[str, Any]]) -> list[dict[
     ]
 
 
-def _rows(cursor: Any, cmd: str, body: dict[str, Any]) -> list[dict[str, Any]]:
-    """The flow rows of one command body (positive; corrections negate them)."""
+def _rows(
+    account: Callable[[str, str], dict[str, Any]], cmd: str, body: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """The flow rows of one command body (positive; corrections negate them); ``account``
+    gives an account's area and category by kind and code."""
     day = body.get("date", "")
     purpose = body.get("purpose")
     if cmd in ("donation.receive", "pledge.record"):
@@ -126,11 +147,11 @@ def _rows(cursor: Any, cmd: str, body: dict[str, Any]) -> list[dict[str, Any]]:
         if cmd == "pledge.record":
             return [dict(donor, boundary="pledge", kind="pledge", dest=f"fund:{body['fund']}",
                          fund=body["fund"], amount=body["amount"],
-                         **_account(cursor, "fund", body["fund"]))]  # fmt: skip
+                         **account("fund", body["fund"]))]  # fmt: skip
         if body.get("fund") is not None:
             return [dict(donor, boundary="incoming", kind="donation", dest=f"fund:{body['fund']}",
                          fund=body["fund"], amount=body["amount"],
-                         **_account(cursor, "fund", body["fund"]))]  # fmt: skip
+                         **account("fund", body["fund"]))]  # fmt: skip
         base = dict(donor, boundary="incoming", kind="donation", dest=f"store:{body['store']}",
                     store=body["store"], area=area_of(purpose) if purpose else None,
                     category=purpose)  # fmt: skip
@@ -140,24 +161,24 @@ def _rows(cursor: Any, cmd: str, body: dict[str, Any]) -> list[dict[str, Any]]:
                  "source": f"government:{body['level']}", "dest": f"fund:{body['fund']}",
                  "fund": body["fund"], "level": body["level"], "document_no": body["document_no"],
                  "purpose": purpose, "amount": body["amount"],
-                 **_account(cursor, "fund", body["fund"])}]  # fmt: skip
+                 **account("fund", body["fund"])}]  # fmt: skip
     if cmd == "allocation.make":
         return [{"day": day, "boundary": "internal", "kind": "allocation",
                  "source": f"fund:{body['fund']}", "dest": f"program:{body['program']}",
                  "fund": body["fund"], "program": body["program"], "purpose": purpose,
-                 "amount": body["amount"], **_account(cursor, "program", body["program"])}]  # fmt: skip
+                 "amount": body["amount"], **account("program", body["program"])}]  # fmt: skip
     if cmd == "transfer.make":
         return [{"day": day, "boundary": "internal", "kind": "transfer",
                  "source": f"fund:{body['from_fund']}", "dest": f"fund:{body['to_fund']}",
                  "fund": body["from_fund"], "purpose": purpose, "amount": body["amount"],
-                 **_account(cursor, "fund", body["to_fund"])}]  # fmt: skip
+                 **account("fund", body["to_fund"])}]  # fmt: skip
     if cmd == "disbursement.make":
         protected = 1 if body.get("protected") else 0
         return [{"day": day, "boundary": "outgoing", "kind": "disbursement",
                  "source": f"program:{body['program']}", "dest": "recipient",
                  "program": body["program"], "village": body.get("village"),
                  "recipient": body.get("recipient"), "protected": protected,
-                 "amount": body["amount"], **_account(cursor, "program", body["program"])}]  # fmt: skip
+                 "amount": body["amount"], **account("program", body["program"])}]  # fmt: skip
     if cmd == "goods.receive":
         base = {"day": day, "boundary": "incoming", "kind": "goods_in", "source": "external",
                 "dest": f"store:{body['store']}", "store": body["store"], "purpose": purpose,

@@ -29,6 +29,22 @@ class RecipientsProjection:
     name = "recipients"
     tables = ("gk_recipients", "gk_recipient_payments", "gk_recipient_programs")
 
+    def __init__(self) -> None:
+        # A program's category never changes once opened: read each once per page.
+        self._categories: dict[str, str] = {}
+
+    def begin(self, cursor: Any) -> None:
+        """A new page (and transaction): forget what an earlier one read."""
+        self._categories.clear()
+
+    def _category(self, cursor: Any, program: str) -> str | None:
+        found = self._categories.get(program)
+        if found is None:
+            found = _category(cursor, program)
+            if found is not None:
+                self._categories[program] = found
+        return found
+
     def create(self, cursor: Any, dialect: str) -> None:
         cursor.execute(
             "CREATE TABLE IF NOT EXISTS gk_recipient_programs ("
@@ -65,7 +81,7 @@ class RecipientsProjection:
                 "INSERT INTO gk_recipients (id, pseudonym, village, program, category, protected, "
                 "digest, registered_at, position) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (aggregate, body.get("pseudonym"), body.get("village"), body["program"],
-                 _category(cursor, body["program"]), 1 if body.get("protected") else 0,
+                 self._category(cursor, body["program"]), 1 if body.get("protected") else 0,
                  payload["sealed"], payload["at"], position),
             )  # fmt: skip
         elif cmd == "recipient.erase":
@@ -75,11 +91,12 @@ class RecipientsProjection:
             )
         elif cmd == "disbursement.make":
             key = f"{aggregate}:{event.originator_version}"
+            category = self._category(cursor, body["program"])
             cursor.execute(
                 "INSERT INTO gk_recipient_payments (event, program, category, recipient, village, "
                 "period, day, amount, protected, digest, corrected, position) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?)",
-                (key, *_payment(cursor, body), payload["sealed"] if body.get("protected") else None,
+                (key, *_payment(category, body), payload["sealed"] if body.get("protected") else None,
                  position),
             )  # fmt: skip
         elif cmd == "correction.record" and body["original"]["cmd"] == "disbursement.make":
@@ -93,7 +110,7 @@ class RecipientsProjection:
                     (position, key),
                 )
                 return
-            _, _, recipient, village, period, day, amount, protected = _payment(cursor, replacement)
+            _, _, recipient, village, period, day, amount, protected = _payment(None, replacement)
             cursor.execute(
                 "UPDATE gk_recipient_payments SET recipient = ?, village = ?, period = ?, day = ?, "
                 "amount = ?, protected = ?, digest = CASE WHEN ? = 1 THEN digest END, "
@@ -108,11 +125,11 @@ def _category(cursor: Any, program: str) -> str | None:
     return None if row is None else str(row[0])
 
 
-def _payment(cursor: Any, body: dict[str, Any]) -> tuple[Any, ...]:
+def _payment(category: str | None, body: dict[str, Any]) -> tuple[Any, ...]:
     protected = 1 if body.get("protected") else 0
     return (
         body["program"],
-        _category(cursor, body["program"]),
+        category,
         None if protected else body.get("recipient"),
         None if protected else body.get("village"),
         body.get("period") or body["date"][:7],

@@ -56,45 +56,70 @@ class Runner:
         stop: int | None = None,
         progress: Callable[[int], None] | None = None,
     ) -> int:
-        """Apply every notification not yet applied (up to ``stop``); return how many."""
+        """Apply every notification not yet applied (up to ``stop``); return how many
+        applications were made (a notification applied to three read models counts three)."""
         applied = 0
-        for projection in self.projections:
-            while True:
-                count = self._page(projection, page, stop)
-                applied += count
-                if progress and count:
-                    progress(count)
-                if count < page:
-                    break
-        return applied
+        while True:
+            count, pulled = self._page(page, stop)
+            applied += count
+            if progress and count:
+                progress(count)
+            if pulled < page:
+                return applied
 
-    def _page(self, projection: Projection, page: int, stop: int | None = None) -> int:
-        with self.db.transaction() as cursor:
-            lock = " FOR UPDATE" if self.db.dialect == "postgresql" else ""
-            cursor.execute(f"SELECT position FROM gk_tracking WHERE name = ?{lock}", (projection.name,))
-            position = int(cursor.fetchone()[0])
-            begin = getattr(projection, "begin", None)
-            if begin is not None:
-                begin(cursor)
-            if stop is not None and position >= stop:
-                return 0
+    def _page(self, page: int, stop: int | None = None) -> tuple[int, int]:
+        """One page of the log, applied to every read model not yet past it, in one transaction.
+
+        Read models at the same position go through the log together, so each record is read
+        and decoded once, not once per read model; one that is ahead skips what it has. On
+        PostgreSQL the page is pipelined: statements go out without waiting for each answer
+        until a row is read back (the read models mostly write).
+        """
+        with self.db.transaction(pipelined=True) as cursor:
+            positions = self._lock(cursor)
+            behind = [p for p in self.projections if stop is None or positions[p.name] < stop]
+            if not behind:
+                return 0, 0
+            for projection in behind:
+                begin = getattr(projection, "begin", None)
+                if begin is not None:
+                    begin(cursor)
             notifications = self.app.recorder.select_notifications(
-                start=position + 1, limit=page, stop=stop
+                start=min(positions[p.name] for p in behind) + 1, limit=page, stop=stop
             )
+            applied = 0
             for notification in notifications:
                 event = self.app.mapper.to_domain_event(notification)
-                projection.apply(cursor, event, notification.id)
-                position = notification.id
+                for projection in behind:
+                    if notification.id > positions[projection.name]:
+                        projection.apply(cursor, event, notification.id)
+                        applied += 1
             if notifications:
-                cursor.execute(
-                    "UPDATE gk_tracking SET position = ? WHERE name = ?", (position, projection.name)
-                )
-            return len(notifications)
+                last = notifications[-1].id
+                for projection in behind:
+                    if last > positions[projection.name]:
+                        cursor.execute(
+                            "UPDATE gk_tracking SET position = ? WHERE name = ?", (last, projection.name)
+                        )
+            return applied, len(notifications)
 
-    def rebuild(self) -> int:
+    def _lock(self, cursor: Any) -> dict[str, int]:
+        """The read models' positions, read inside the transaction that holds the write lock
+        (a row lock on each tracking row on PostgreSQL, taken in name order)."""
+        names = sorted({p.name for p in self.projections})
+        lock = " FOR UPDATE" if self.db.dialect == "postgresql" else ""
+        cursor.execute(
+            f"SELECT name, position FROM gk_tracking WHERE name IN ({', '.join('?' for _ in names)}) "
+            f"ORDER BY name{lock}",
+            names,
+        )
+        positions = {str(row[0]): int(row[1]) for row in cursor.fetchall()}
+        return {name: positions.get(name, 0) for name in names}
+
+    def rebuild(self, *, progress: Callable[[int], None] | None = None) -> int:
         with self.db.transaction() as cursor:
             for projection in self.projections:
                 for table in projection.tables:
                     cursor.execute(f"DELETE FROM {table}")  # names are the projections' own
                 cursor.execute("UPDATE gk_tracking SET position = 0 WHERE name = ?", (projection.name,))
-        return self.catch_up()
+        return self.catch_up(progress=progress)

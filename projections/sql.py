@@ -4,13 +4,15 @@ Read models live in the same database as the events. SQL is written once with ``
 placeholders and portable statements (``INSERT ... ON CONFLICT``); ``Database`` converts the
 placeholders for psycopg. ``transaction()`` takes the write lock (``BEGIN IMMEDIATE`` on SQLite,
 a row lock on the tracking row on PostgreSQL) so two runners never apply the same event twice.
+A PostgreSQL connection that the server dropped (a restart) is replaced on the next use: the
+statement that found it broken fails, the ones after it work again once the server is back.
 """
 
 from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Any, Protocol
 
 import psycopg
@@ -27,10 +29,16 @@ class Cursor(Protocol):
 
 
 class _PgCursor:
-    def __init__(self, cursor: psycopg.Cursor[Any]) -> None:
+    def __init__(self, cursor: psycopg.Cursor[Any], *, pipelined: bool = False) -> None:
         self._cursor = cursor
+        self._pipelined = pipelined
 
     def execute(self, sql: str, params: Params = ()) -> Any:
+        if self._pipelined:
+            # In a pipeline a cursor may hold an earlier statement's result when a later one is
+            # fetched (psycopg then says "the last operation didn't produce records"): one
+            # cursor per statement, so each fetch waits for its own statement's rows.
+            self._cursor = self._cursor.connection.cursor()
         return self._cursor.execute(sql.replace("?", "%s"), list(params))
 
     def executemany(self, sql: str, rows: Sequence[Params]) -> None:
@@ -66,7 +74,6 @@ class Database:
         return connection
 
     def _connection(self) -> psycopg.Connection[Any]:
-        # A connection the server dropped (a restart) is replaced on the next use.
         if self._pg.closed or self._pg.broken:
             self._pg = self._connect()
         return self._pg
@@ -78,8 +85,13 @@ class Database:
             self._pg.close()
 
     @contextmanager
-    def transaction(self) -> Iterator[Any]:
-        """A write transaction; commits on success, rolls back on any exception."""
+    def transaction(self, *, pipelined: bool = False) -> Iterator[Any]:
+        """A write transaction; commits on success, rolls back on any exception.
+
+        ``pipelined`` (PostgreSQL only) sends each statement without waiting for its answer
+        until a result is read back: for many small writes, such as a read model's page. An
+        error then surfaces at the next read or at the commit, and still rolls back everything.
+        """
         if self.dialect == "sqlite":
             cursor = self._sqlite.cursor()
             cursor.execute("BEGIN IMMEDIATE")
@@ -91,8 +103,12 @@ class Database:
             cursor.execute("COMMIT")
         else:
             connection = self._connection()
-            with connection.transaction(), connection.cursor() as pg_cursor:
-                yield _PgCursor(pg_cursor)
+            with (
+                connection.pipeline() if pipelined else nullcontext(),
+                connection.transaction(),
+                connection.cursor() as pg_cursor,
+            ):
+                yield _PgCursor(pg_cursor, pipelined=pipelined)
 
     @contextmanager
     def read(self) -> Iterator[Any]:

@@ -30,12 +30,23 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
+from uuid import UUID
 
-from eventsourcing.persistence import DatabaseError, IntegrityError, OperationalError, StoredEvent
+from eventsourcing.persistence import (
+    DatabaseError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    StoredEvent,
+)
 from eventsourcing.popo import POPOApplicationRecorder, POPOFactory
-from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore, PostgresFactory
+from eventsourcing.postgres import (
+    PostgresApplicationRecorder,
+    PostgresDatastore,
+    PostgresFactory,
+)
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteFactory
-from eventsourcing.utils import Environment, EnvType
+from eventsourcing.utils import Environment, EnvType, retry
 from psycopg import Connection, Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
@@ -58,6 +69,7 @@ _ERASE = (
 )
 _NEW_KEY = "INSERT INTO {0} (subject, key, created_at) VALUES (?, ?, ?) ON CONFLICT (subject) DO NOTHING"
 CHUNK = 500
+PIPELINE_LIMIT = 1_000_000  # bytes of events above which PostgreSQL writes are not pipelined
 POOL_WAIT = 3  # seconds to wait for a pooled PostgreSQL connection before giving up
 DOWN_WAIT = 0.25  # the same, while the database is known to be unreachable
 RECONNECT_WINDOW = 5.0  # seconds the pool backs off reconnecting before it starts afresh
@@ -188,6 +200,32 @@ class JournalSQLiteRecorder(SQLiteApplicationRecorder):
             row = c.fetchone()
         return None if row is None else str(row[0])
 
+    def find_commands(self, keys: Sequence[str]) -> dict[str, str]:
+        """``find_command`` for many keys at once: the ones found, with their first result."""
+        found: dict[str, str] = {}
+        with self.datastore.transaction(commit=False) as c:
+            for chunk in _chunks(keys):
+                c.execute(
+                    f"SELECT key, result FROM {JOURNAL_TABLE} "
+                    f"WHERE key IN ({', '.join('?' for _ in chunk)})",
+                    chunk,
+                )
+                found.update((str(row[0]), str(row[1])) for row in c.fetchall())
+        return found
+
+    def find_existing(self, aggregate_ids: Sequence[UUID]) -> set[UUID]:
+        """Which of these aggregates have events (one query, not one per aggregate)."""
+        found: set[UUID] = set()
+        with self.datastore.transaction(commit=False) as c:
+            for chunk in _chunks([i.hex for i in aggregate_ids]):  # as the library stores them
+                c.execute(
+                    f"SELECT DISTINCT originator_id FROM {self.events_table_name} "
+                    f"WHERE originator_id IN ({', '.join('?' for _ in chunk)})",
+                    chunk,
+                )
+                found.update(UUID(str(row[0])) for row in c.fetchall())
+        return found
+
 
 class JournalSQLiteFactory(SQLiteFactory):
     application_recorder_class = JournalSQLiteRecorder
@@ -213,18 +251,54 @@ class JournalPostgresRecorder(PostgresApplicationRecorder):
     def _pg(self, statement: str, table: Identifier) -> Any:
         return SQL(statement.replace("?", "%s").replace("{0}", "{table}")).format(table=table)
 
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        """The library's pipelined insert, except for large writes (imports, big batches).
+
+        In pipeline mode psycopg 3.3.9 (libpq 18) hangs for ever once one statement's parameters
+        pass about 5.5 MB (the server waits in ClientRead, the client in ``Pipeline.sync``):
+        10,000 disbursements in one batch never returned. So writes of more than
+        ``PIPELINE_LIMIT`` bytes of events go in a plain transaction; their few extra round
+        trips cost nothing next to their size.
+        """
+        inserted: Sequence[int] | None  # the library's retry decorator hides the types
+        if sum(len(e.state) for e in stored_events) < PIPELINE_LIMIT:
+            inserted = super().insert_events(stored_events, **kwargs)
+        else:
+            inserted = self._insert_unpipelined(stored_events, **kwargs)
+        return inserted
+
+    @retry((OperationalError, InterfaceError), max_attempts=10, wait=0.2)  # as the library does
+    def _insert_unpipelined(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        with self.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as curs:
+            self._insert_events(curs, stored_events, **kwargs)
+            self._insert_stored_events(curs, stored_events, **kwargs)
+            return self._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
+
     def _insert_events(
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> None:
         super()._insert_events(curs, stored_events, **kwargs)
+        # One statement per table, whatever the number of rows: a batch of 100,000 commands
+        # is one round trip, not 100,000 pipelined ones.
         commands: list[tuple[str, str]] = kwargs.get("commands") or []
         if commands:
-            curs.executemany(
-                SQL("INSERT INTO {0} VALUES (%s, %s)").format(self.journal_table), commands
+            curs.execute(
+                SQL("INSERT INTO {0} (key, result) SELECT * FROM unnest(%s::text[], %s::text[])")
+                .format(self.journal_table),
+                ([key for key, _ in commands], [result for _, result in commands]),
             )
-        sealed = kwargs.get("sealed") or []
+        sealed: list[tuple[str, str, bytes, bytes]] = kwargs.get("sealed") or []
         if sealed:
-            curs.executemany(self._pg(_INSERT_SEALED, self.sealed_table), sealed)
+            curs.execute(
+                SQL("INSERT INTO {0} (digest, subject, nonce, ciphertext) SELECT * FROM "
+                    "unnest(%s::text[], %s::text[], %s::bytea[], %s::bytea[]) "
+                    "ON CONFLICT (digest) DO NOTHING").format(self.sealed_table),
+                [list(column) for column in zip(*sealed, strict=True)],
+            )  # fmt: skip
         erased = _tombstones(kwargs)
         if erased:
             curs.executemany(self._pg(_ERASE, self.keys_table), erased)
@@ -261,6 +335,26 @@ class JournalPostgresRecorder(PostgresApplicationRecorder):
             )
             row = curs.fetchone()
         return None if row is None else str(row["result"])
+
+    def find_commands(self, keys: Sequence[str]) -> dict[str, str]:
+        """``find_command`` for many keys at once: the ones found, with their first result."""
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(
+                SQL("SELECT key, result FROM {0} WHERE key = ANY(%s)").format(self.journal_table),
+                (list(keys),),
+            )
+            return {str(row["key"]): str(row["result"]) for row in curs.fetchall()}
+
+    def find_existing(self, aggregate_ids: Sequence[UUID]) -> set[UUID]:
+        """Which of these aggregates have events (one query, not one per aggregate)."""
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(
+                SQL("SELECT DISTINCT originator_id FROM {0} WHERE originator_id = ANY(%s)").format(
+                    Identifier(self.datastore.schema or "public", self.events_table_name)
+                ),
+                (list(aggregate_ids),),
+            )
+            return {UUID(str(row["originator_id"])) for row in curs.fetchall()}
 
 
 class FailFastDatastore(PostgresDatastore):
@@ -325,6 +419,13 @@ class JournalPOPORecorder(POPOApplicationRecorder):
 
     def find_command(self, key: str) -> str | None:
         return self._journal.get(key)
+
+    def find_commands(self, keys: Sequence[str]) -> dict[str, str]:
+        return {key: self._journal[key] for key in keys if key in self._journal}
+
+    def find_existing(self, aggregate_ids: Sequence[UUID]) -> set[UUID]:
+        with self._database_lock:
+            return {i for i in aggregate_ids if self._stored_events_index.get(str(i))}
 
     def subject_keys(self, subjects: Sequence[str], *, create: bool) -> dict[str, bytes]:
         with self._database_lock:

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
-import pytest
+import threading
+from collections.abc import Sequence
+from uuid import uuid4
 
-from ledger.errors import BatchRejected, InsufficientBalance, NotFound
+import pytest
+from eventsourcing.persistence import StoredEvent
+
+from ledger.application import Ledger
+from ledger.errors import BatchRejected, InsufficientBalance, NotFound, RecipientError
 from tests.builders import Town, allocation, money_donation
+from tests.people import payment, registration
 
 
 def test_a_later_command_of_a_batch_sees_the_earlier_ones(town: Town) -> None:
@@ -31,3 +38,57 @@ def test_a_batch_with_a_refused_command_records_none_of_them(town: Town) -> None
     ]  # fmt: skip
     assert town.recorded_since(before) == 0
     assert town.fund().total == 0
+
+
+# --- what a batch looks up at once (its idempotency keys, the aggregates it names) ---------------
+
+
+def test_a_payment_in_a_batch_sees_a_registration_earlier_in_the_same_batch(town: Town) -> None:
+    # The batch looks its payees up before deciding: the recipient is unknown then, and must
+    # still be known as registered (in 流长村) by the time the payment is decided.
+    town.submit(town.recorder, "donation.receive", money_donation(100_000, fund="F-DIBAO"))
+    town.submit(town.recorder, "allocation.make", allocation(60_000, fund="F-DIBAO", program="P-DIBAO"))
+    with pytest.raises(BatchRejected) as caught:
+        town.app.submit_batch([
+            registration(town.recorder, "R-7K2Q9D", village="流长村"),
+            payment(town.recorder, 10_000, "R-7K2Q9D", village="马场村"),
+        ])  # fmt: skip
+    assert [(index, type(error)) for index, error in caught.value.problems] == [(1, RecipientError)]
+
+
+def test_a_batch_of_payees_registered_before_checks_each_of_them(town: Town) -> None:
+    town.submit(town.recorder, "donation.receive", money_donation(100_000, fund="F-DIBAO"))
+    town.submit(town.recorder, "allocation.make", allocation(60_000, fund="F-DIBAO", program="P-DIBAO"))
+    town.app.submit(registration(town.recorder, "R-4M8WT3", village="马场村"))
+    with pytest.raises(BatchRejected) as caught:
+        town.app.submit_batch([
+            payment(town.recorder, 10_000, "R-NEW001", village="流长村"),  # never registered: paid
+            payment(town.recorder, 10_000, "R-4M8WT3", village="流长村"),  # registered elsewhere
+        ])  # fmt: skip
+    assert [(index, type(error)) for index, error in caught.value.problems] == [(1, RecipientError)]
+
+
+def test_a_batch_answers_keys_used_before_and_keys_repeated_within_it(town: Town) -> None:
+    town.submit(town.recorder, "donation.receive", money_donation(100_000), idem="gift-0001")
+    again = town.recorder.sign("donation.receive", money_donation(100_000), idem="gift-0001")
+    fresh = town.recorder.sign("allocation.make", allocation(60_000), idem="alloc-0001")
+    before = town.position()
+    results = town.app.submit_batch([again, fresh, fresh])
+    assert [r.duplicate for r in results] == [True, False, True]
+    assert town.recorded_since(before) == 2  # the allocation's two events, once
+
+
+def test_a_write_of_many_megabytes_is_stored_and_does_not_hang(ledger: Ledger) -> None:
+    # psycopg's pipeline mode hung for ever on one statement of more than about 5.5 MB (10,000
+    # disbursements in one batch on PostgreSQL); such writes now go unpipelined.
+    aggregate = uuid4()
+    records = [StoredEvent(aggregate, version, "tests:Big", b"x" * 600) for version in range(1, 10_001)]
+    journal = [(f"big-{version}", "{}") for version in range(1, 10_001)]
+    done: list[Sequence[int] | None] = []
+    writer = threading.Thread(target=lambda: done.append(ledger.recorder.insert_events(records, commands=journal)),
+                              daemon=True)  # fmt: skip
+    writer.start()
+    writer.join(timeout=120)
+    assert done, "the write did not return within two minutes"
+    assert len(ledger.recorder.select_notifications(start=1, limit=20_000)) == 10_000
+    assert ledger.journal.find_commands(["big-1", "big-10000", "big-10001"]) == {"big-1": "{}", "big-10000": "{}"}

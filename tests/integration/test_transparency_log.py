@@ -220,6 +220,20 @@ def test_an_event_forged_with_an_unenrolled_key_is_named(
     assert "unknown_key" in report.failure.reason
 
 
+def test_a_command_copied_to_a_later_place_in_the_log_is_named(
+    books: Town, db: Database, database_url: str
+) -> None:
+    # A replay: the very signed bytes of an earlier command, stored again further on.
+    events = Events(database_url)
+    copied = events.find("Disbursed", 0)
+    _, aggregate, version, topic, _ = events.find("Disbursed", 1)
+    events.insert(aggregate, version + 1, topic, copied[4])
+    report = audit(books, [])
+    assert report.failure is not None
+    assert report.failure.version == version + 1
+    assert "recorded twice" in report.failure.reason
+
+
 def test_an_event_signed_by_a_key_after_its_revocation_is_named(
     books: Town, db: Database, database_url: str
 ) -> None:

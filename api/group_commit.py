@@ -1,0 +1,115 @@
+"""Group commit: single commands that arrive together are recorded in one transaction.
+
+``POST /api/v1/commands`` hands its command to ``GroupCommit.submit`` and waits. One committer
+thread takes every command waiting (up to ``MAX_BATCH``), records them with one
+``Ledger.submit_batch`` under the server's lock — one journal lookup, one load of each
+aggregate, one save — and answers each request; whatever arrived meanwhile is the next batch.
+Under load a transaction carries many commands; alone, a command waits for nobody.
+
+Every request still gets exactly the answer it would get alone:
+  * the commands are decided in arrival order, each seeing the ones before it, as one after
+    another would be;
+  * a refused command gets its own error, and the batch is recorded again without it (a refused
+    command changes nothing, so the others decide as before);
+  * a retry of a command in the same batch is answered as a replay, as it would be later;
+  * any other failure (a conflict, the database down) falls back to one command at a time,
+    so each request gets its own error;
+  * a command is acknowledged only after the transaction that stored it committed, so every
+    acknowledged command is stored exactly once.
+It must never answer one request with another's result, nor hold the lock between batches.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+
+from ledger.application import Ledger
+from ledger.commands import SignedCommand
+from ledger.decide import CommandResult
+from ledger.errors import BatchRejected
+
+MAX_BATCH = 256
+
+
+@dataclass
+class _Slot:
+    command: SignedCommand
+    done: threading.Event = field(default_factory=threading.Event)
+    result: CommandResult | None = None
+    error: BaseException | None = None
+
+    def answer(self, result: CommandResult | None = None, error: BaseException | None = None) -> None:
+        self.result, self.error = result, error
+        self.done.set()
+
+
+class GroupCommit:
+    """The committer of one server; ``submit`` is called from the request threads."""
+
+    def __init__(self, ledger: Callable[[], Ledger], lock: AbstractContextManager[object]) -> None:
+        self._ledger = ledger
+        self._lock = lock
+        self._ready = threading.Condition()
+        self._waiting: list[_Slot] = []
+        self._thread: threading.Thread | None = None
+
+    def submit(self, command: SignedCommand) -> CommandResult:
+        """Record ``command`` (with whatever else is waiting); its result, or raise its error."""
+        slot = _Slot(command)
+        with self._ready:
+            self._waiting.append(slot)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="group-commit", daemon=True)
+                self._thread.start()
+            self._ready.notify()
+        slot.done.wait()
+        if slot.error is not None:
+            raise slot.error
+        assert slot.result is not None
+        return slot.result
+
+    def _run(self) -> None:
+        while True:
+            with self._ready:
+                while not self._waiting:
+                    self._ready.wait()
+                batch = self._waiting[:MAX_BATCH]
+                del self._waiting[:MAX_BATCH]
+            answers: Sequence[CommandResult | BaseException]
+            try:
+                answers = self.record([slot.command for slot in batch])
+            except BaseException as error:  # never leave a request waiting for ever
+                answers = [error] * len(batch)
+            for slot, answer in zip(batch, answers, strict=True):
+                if isinstance(answer, BaseException):
+                    slot.answer(error=answer)
+                else:
+                    slot.answer(answer)
+
+    def record(self, commands: list[SignedCommand]) -> list[CommandResult | Exception]:
+        """Record ``commands`` as one group: each one's result, or the error that refused it."""
+        answers: dict[int, CommandResult | Exception] = {}
+        left = list(range(len(commands)))
+        with self._lock:
+            ledger = self._ledger()
+            while left:
+                try:
+                    results = ledger.submit_batch([commands[i] for i in left])
+                except BatchRejected as rejected:
+                    refused = {left[index]: error for index, error in rejected.problems}
+                    answers.update(refused)
+                    left = [i for i in left if i not in refused]
+                    continue
+                except Exception:  # each command alone says what is wrong with it
+                    for i in left:
+                        try:
+                            answers[i] = ledger.submit(commands[i])
+                        except Exception as error:  # that request's own answer
+                            answers[i] = error
+                    break
+                answers.update(zip(left, results, strict=True))
+                break
+        return [answers[i] for i in range(len(commands))]

@@ -1,0 +1,85 @@
+"""Group commit (``api.group_commit``): commands arriving together are recorded in one
+transaction, and each request still gets exactly its own answer."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from api.group_commit import GroupCommit
+from ledger.commands import SignedCommand, payload_of
+from ledger.decide import CommandResult
+from ledger.errors import InsufficientBalance, LedgerError, NotFound
+from tests.builders import Town, allocation, disbursement, money_donation
+
+
+@pytest.fixture
+def funded(town: Town) -> Town:
+    town.submit(town.recorder, "donation.receive", money_donation(1_000_000))
+    town.submit(town.recorder, "allocation.make", allocation(1_000_000))
+    return town
+
+
+def committer(town: Town) -> GroupCommit:
+    return GroupCommit(lambda: town.app, threading.RLock())
+
+
+def payments(town: Town, count: int, amount: int = 1_000) -> list[SignedCommand]:
+    return [town.recorder.sign("disbursement.make", disbursement(amount, recipient=f"R-GC{i:04d}"))
+            for i in range(count)]  # fmt: skip
+
+
+def test_a_group_is_recorded_and_each_command_gets_its_own_result(funded: Town) -> None:
+    commands = payments(funded, 5)
+    before = funded.position()
+    answers = committer(funded).record(commands)
+    assert [a.idem for a in answers if isinstance(a, CommandResult)] == [
+        payload_of(c.signed)["idem"] for c in commands
+    ]  # fmt: skip
+    assert funded.recorded_since(before) == 5
+
+
+def test_a_refused_command_gets_its_own_error_and_the_others_are_still_recorded(funded: Town) -> None:
+    good = payments(funded, 4)
+    unknown = funded.recorder.sign("disbursement.make", disbursement(1_000, program="P-NOPE"))
+    # Alone it would pass; after the three before it, the program no longer holds enough.
+    last_straw = funded.recorder.sign("disbursement.make", disbursement(998_000))
+    before = funded.position()
+    answers = committer(funded).record([good[0], unknown, good[1], good[2], last_straw, good[3]])
+    assert [type(a) for a in answers] == [CommandResult, NotFound, CommandResult, CommandResult,
+                                          InsufficientBalance, CommandResult]  # fmt: skip
+    assert funded.recorded_since(before) == 4
+    assert funded.program().total == 1_000_000 - 4_000
+
+
+def test_a_retry_in_the_same_group_is_answered_as_a_replay(funded: Town) -> None:
+    command = funded.recorder.sign("disbursement.make", disbursement(1_000), idem="pay-0001")
+    before = funded.position()
+    answers = committer(funded).record([command, command])
+    assert [a.duplicate for a in answers if isinstance(a, CommandResult)] == [False, True]
+    assert funded.recorded_since(before) == 1
+
+
+def test_concurrent_requests_each_get_their_own_answer(funded: Town) -> None:
+    commands = [*payments(funded, 23), funded.recorder.sign("disbursement.make",
+                                                           disbursement(1_000, program="P-NOPE"))]  # fmt: skip
+    group = committer(funded)
+    start = threading.Barrier(len(commands))
+
+    def request(command: SignedCommand) -> CommandResult | LedgerError:
+        start.wait()
+        try:
+            return group.submit(command)
+        except LedgerError as error:
+            return error
+
+    before = funded.position()
+    with ThreadPoolExecutor(len(commands)) as pool:
+        answers = list(pool.map(request, commands))
+    assert [a.idem for a in answers[:-1] if isinstance(a, CommandResult)] == [
+        payload_of(c.signed)["idem"] for c in commands[:-1]
+    ]  # fmt: skip
+    assert isinstance(answers[-1], NotFound)
+    assert funded.recorded_since(before) == 23
