@@ -11,7 +11,7 @@ statement that found it broken fails, the ones after it work again once the serv
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from typing import Any, Protocol
 
@@ -43,6 +43,17 @@ class _PgCursor:
 
     def executemany(self, sql: str, rows: Sequence[Params]) -> None:
         self._cursor.executemany(sql.replace("?", "%s"), rows)
+
+    def copy_rows(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
+        """Load rows with ``COPY ... FROM STDIN`` (text format: the server parses each value by
+        its column's type); names are the read models' own, never input. Returns the count."""
+        count = 0
+        statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+        with self._cursor.copy(statement) as copy:
+            for row in rows:
+                copy.write_row(row)
+                count += 1
+        return count
 
     def fetchone(self) -> Any:
         return self._cursor.fetchone()
@@ -77,6 +88,12 @@ class Database:
         if self._pg.closed or self._pg.broken:
             self._pg = self._connect()
         return self._pg
+
+    def tune_for_scratch(self) -> None:
+        """A throwaway SQLite file (a rebuild's scratch copy): no journal, no fsync."""
+        if self.dialect == "sqlite":
+            self._sqlite.execute("PRAGMA journal_mode = OFF")
+            self._sqlite.execute("PRAGMA synchronous = OFF")
 
     def close(self) -> None:
         if self.dialect == "sqlite":

@@ -5,6 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import rfc8785
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ledger.canonical import canonical, parse
 from ledger.errors import MalformedCommand
@@ -35,7 +38,7 @@ def test_non_ascii_text_is_written_as_utf8_not_escaped() -> None:
 
 
 def test_only_quotes_backslashes_and_control_characters_are_escaped() -> None:
-    assert canonical(["a/\"\\\n\x1f\u2028"]) == '["a/\\"\\\\\\n\\u001f\u2028"]'.encode()
+    assert canonical(['a/"\\\n\x1f\u2028']) == '["a/\\"\\\\\\n\\u001f\u2028"]'.encode()
 
 
 @pytest.mark.parametrize(
@@ -84,3 +87,27 @@ def test_parse_refuses_nan_and_infinity(token: bytes) -> None:
 def test_parse_refuses_bytes_that_are_not_json(data: bytes) -> None:
     with pytest.raises(MalformedCommand, match="not valid JSON"):
         parse(data)
+
+
+_SAFE_INT = st.integers(min_value=-(2**53 - 1), max_value=2**53 - 1)
+_TEXT = st.text(st.characters(codec="utf-8"), max_size=12)  # any scalar value, astral ones too
+_JSON = st.recursive(
+    st.none() | st.booleans() | _SAFE_INT | _TEXT,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_TEXT, inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@given(_JSON)
+@settings(max_examples=400, deadline=None)
+def test_the_fast_encoder_writes_exactly_what_rfc8785_writes(value: Any) -> None:
+    # canonical() takes json's C encoder unless a key needs UTF-16 ordering: byte for byte
+    # the output of the reference package, for every value a command can hold.
+    assert canonical(value) == bytes(rfc8785.dumps(value))
+
+
+def test_control_characters_and_lone_surrogates_match_the_reference() -> None:
+    text = "".join(chr(c) for c in range(0x20)) + '\x7f\u2028\u2029"\\'
+    assert canonical({"k": text}) == bytes(rfc8785.dumps({"k": text}))
+    with pytest.raises(Exception):  # noqa: B017, PT011 - whatever rfc8785 raises for it
+        canonical({"k": "\ud800"})
