@@ -49,7 +49,7 @@ from uuid import UUID
 from api.demo_people import DemoPerson, make_person, person_name, protected_pseudonym
 from ledger.application import Ledger
 from ledger.catalogue import Role
-from ledger.commands import SignedCommand, Signer, spec_of
+from ledger.commands import SignedCommand, Signer, Unsigned, spec_of
 from ledger.fields import Fields
 from ledger.goods import Goods, GoodsKind
 from ledger.keys import PrivateKey, write_keypair
@@ -235,6 +235,11 @@ class _Act:
     version: int = 0
     sealed: dict[str, Any] | None = None  # personal data, sealed beside the public part
     subject: str | None = None  # whose it is
+
+
+def _on_sheet(act: _Act) -> bool:
+    """A row of a monthly payment sheet: signed with the rest of its sheet, as one batch."""
+    return act.bulk and act.cmd == "disbursement.make"
 
 
 class _Person(NamedTuple):
@@ -501,7 +506,24 @@ class _Year:
         )  # fmt: skip
 
     def commands(self) -> Iterator[SignedCommand]:
+        """Every act signed, in order. A monthly payment sheet (a run of bulk disbursements by
+        one official) is signed as one batch, as ``gongkai import`` signs a sheet."""
         signers = {name: Signer(key, JURISDICTION) for name, key in self.keys.items()}
+        sheet: list[Unsigned] = []
+        sheet_by = ""
+        for act, unsigned in self._prepared(signers):
+            if sheet and (act.by != sheet_by or not _on_sheet(act)):
+                yield from signers[sheet_by].sign_batch(sheet)
+                sheet = []
+            if _on_sheet(act):
+                sheet.append(unsigned)
+                sheet_by = act.by
+            else:
+                yield signers[act.by].sign_prepared(unsigned)
+        if sheet:
+            yield from signers[sheet_by].sign_batch(sheet)
+
+    def _prepared(self, signers: dict[str, Signer]) -> Iterator[tuple[_Act, Unsigned]]:
         rng = self._rng("clock")
         versions: dict[UUID, int] = {}
         now = datetime(YEAR, 1, 1, tzinfo=_TZ)
@@ -522,13 +544,13 @@ class _Year:
             self.counts[act.cmd] += 1
             nonce = f"{rng.getrandbits(128):032x}"
             if act.sealed is None:
-                yield signers[act.by].sign(act.cmd, body, at=now, nonce=nonce)
+                yield act, signers[act.by].prepare(act.cmd, body, at=now, nonce=nonce)
                 continue
             salt = f"{rng.getrandbits(128):032x}"
             if act.cmd == "recipient.register" and act.body.get("protected"):
                 self.protected_registered += 1
-            yield signers[act.by].sign(act.cmd, body, at=now, nonce=nonce, sealed=act.sealed,
-                                       subject=act.subject, salt=salt)  # fmt: skip
+            yield act, signers[act.by].prepare(act.cmd, body, at=now, nonce=nonce, sealed=act.sealed,
+                                               subject=act.subject, salt=salt)  # fmt: skip
 
     def _resolve(self, act: _Act) -> dict[str, Any]:
         """A correction names the event it corrects only once that event has been signed."""

@@ -47,7 +47,9 @@ class Envelope(BaseModel):
     """A signed command: the exact signed JSON text, its Ed25519 signature, the signer's key id."""
 
     signed: str = Field(max_length=MAX_TEXT, description="the RFC 8785 JSON text that was signed")
-    signature: str = Field(max_length=200, description="base64 Ed25519 signature")
+    signature: str = Field(
+        max_length=1600, description="base64 Ed25519 signature, or a batch signature (ledger.batch)"
+    )
     key_id: str = Field(max_length=64)
     sealed: str | None = Field(default=None, max_length=MAX_TEXT, description="sealed part (personal data)")
 

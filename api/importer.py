@@ -6,7 +6,8 @@ every bad row (header = row 1) and its column as written, and nothing is recorde
 rows are submitted as one transaction, each signed with an idempotency key derived from the
 row's *content* (the canonical command body, plus its occurrence number among identical rows)
 and not from the file's bytes, so importing the same rows again — even from a file re-saved by
-Excel, or re-sorted — records nothing twice.
+Excel, or re-sorted — records nothing twice. The rows are signed once, as a batch: one Ed25519
+signature over the Merkle root of the rows' payloads (``ledger.batch``).
 """
 
 from __future__ import annotations
@@ -391,11 +392,17 @@ def rejected_rows(sheet: CheckedSheet, rejected: BatchRejected) -> ImportRejecte
 def import_file(
     app: Ledger, signer: Signer, path: Path, *, now: datetime | None = None
 ) -> ImportReport:
-    """Record every row of a donations or disbursements sheet in one transaction, or none."""
+    """Record every row of a donations or disbursements sheet in one transaction, or none.
+
+    The rows are signed as one batch (``ledger.batch``): one signature over the Merkle root of
+    their payloads, each row stored with its own proof of being in the batch.
+    """
     sheet = check_sheet(app, path.name, path.read_bytes())
-    envelopes: list[SignedCommand] = [
-        signer.sign(sheet.cmd, row.body, idem=row.idem, at=now) for row in sheet.rows
-    ]
+    if not sheet.rows:
+        return ImportReport(0, 0, 0, sheet.kind, sheet.sha256)
+    envelopes: list[SignedCommand] = signer.sign_batch(
+        [signer.prepare(sheet.cmd, row.body, idem=row.idem, at=now) for row in sheet.rows]
+    )
     try:
         results = app.submit_batch(envelopes)
     except BatchRejected as rejected:

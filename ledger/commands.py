@@ -25,13 +25,14 @@ from __future__ import annotations
 import json
 import re
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
 from ledger import ids
+from ledger.batch import sign_batch
 from ledger.canonical import canonical, parse
 from ledger.catalogue import APPROPRIATION_LEVELS, DEPARTMENTS, DONOR_CLASSES, Role
 from ledger.errors import MalformedCommand
@@ -147,7 +148,7 @@ class Signer:
         self.key = key
         self.jurisdiction = jurisdiction
 
-    def sign(
+    def prepare(
         self,
         cmd: str,
         body: dict[str, Any],
@@ -158,9 +159,10 @@ class Signer:
         sealed: dict[str, Any] | None = None,
         subject: str | None = None,
         salt: str | None = None,
-    ) -> SignedCommand:
-        """Sign a command; ``sealed`` is personal data about ``subject`` that goes sealed beside
-        it (its digest is signed; ``salt`` is random unless given, for reproducible demos)."""
+    ) -> Unsigned:
+        """The canonical payload of a command, ready to sign alone or in a batch; ``sealed`` is
+        personal data about ``subject`` that goes sealed beside it (its digest is signed;
+        ``salt`` is random unless given, for reproducible demos)."""
         spec = spec_of(cmd)
         nonce = nonce or secrets.token_hex(16)
         part = None
@@ -180,10 +182,47 @@ class Signer:
             "body": body,
             "sealed": part.digest if part else None,
         }
-        signed = canonical(payload)
+        return Unsigned(canonical(payload), part.raw if part else None)
+
+    def sign(
+        self,
+        cmd: str,
+        body: dict[str, Any],
+        *,
+        idem: str | None = None,
+        at: datetime | None = None,
+        nonce: str | None = None,
+        sealed: dict[str, Any] | None = None,
+        subject: str | None = None,
+        salt: str | None = None,
+    ) -> SignedCommand:
+        """Sign one command (see ``prepare`` for the arguments)."""
+        unsigned = self.prepare(cmd, body, idem=idem, at=at, nonce=nonce, sealed=sealed,
+                                subject=subject, salt=salt)  # fmt: skip
+        return self.sign_prepared(unsigned)
+
+    def sign_prepared(self, unsigned: Unsigned) -> SignedCommand:
+        """Sign one prepared command alone."""
         return SignedCommand(
-            signed, self.key.sign(signed), self.key.key_id, part.raw if part else None
+            unsigned.signed, self.key.sign(unsigned.signed), self.key.key_id, unsigned.sealed
         )
+
+    def sign_batch(self, commands: Sequence[Unsigned]) -> list[SignedCommand]:
+        """Sign many prepared commands with one signature over their Merkle root
+        (``ledger.batch``): each comes back with its own batch signature."""
+        signatures = sign_batch(self.key, [c.signed for c in commands])
+        return [
+            SignedCommand(c.signed, signature, self.key.key_id, c.sealed)
+            for c, signature in zip(commands, signatures, strict=True)
+        ]
+
+
+@dataclass(frozen=True, slots=True)
+class Unsigned:
+    """A command's canonical payload before it is signed, and its sealed part (if any)."""
+
+    signed: bytes
+    sealed: bytes | None = None
 
 
 # --- command types ------------------------------------------------------------------------

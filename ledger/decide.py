@@ -21,6 +21,7 @@ from eventsourcing.domain import Aggregate
 
 from ledger import ids, privacy
 from ledger.accounts import Account, Fund, Program, Store, deltas_for
+from ledger.batch import verify_command
 from ledger.canonical import canonical
 from ledger.catalogue import CATEGORIES, DEPARTMENTS, Role
 from ledger.commands import Command, SignedCommand, payload_of, spec_of
@@ -170,7 +171,7 @@ class Unit:
             admin = PublicKey.from_b64(command.body["administrator"]["public_key"])
             if admin.key_id != command.by:
                 raise MalformedCommand("genesis must be signed by the administrator it enrols")
-            admin.verify(command.envelope.signature, command.envelope.signed)
+            verify_command(admin, command.envelope.signature, command.envelope.signed)
             prior = self.prior(command)
             if prior is not None:
                 return prior
@@ -241,7 +242,7 @@ class Unit:
             raise WrongRole("the first official of a ledger must be an administrator")
         if command.log != body["jurisdiction"]:
             raise MalformedCommand("command.log must name the jurisdiction being founded")
-        key.verify(command.envelope.signature, command.envelope.signed)
+        verify_command(key, command.envelope.signature, command.envelope.signed)
         return [Registry(**_event_args(command))]
 
     def _authenticate(self, command: Command, registry: Registry) -> Official:
@@ -253,7 +254,7 @@ class Unit:
         if found is None:
             registry.official(command.by)  # raises UnknownKey
         assert found is not None
-        found.public_key.verify(command.envelope.signature, command.envelope.signed)
+        verify_command(found.public_key, command.envelope.signature, command.envelope.signed)
         return found
 
     def _authorize(self, command: Command, registry: Registry, roles: frozenset[Role]) -> None:

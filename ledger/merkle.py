@@ -2,8 +2,10 @@
 
     leaf = SHA-256(0x00 ‖ data)          node = SHA-256(0x01 ‖ left ‖ right)
 
-A gongkai leaf's data is ``signed bytes ‖ signature (64 bytes) ‖ key id (ASCII hex)``; the
-signature and key id have fixed lengths, so the split is unambiguous.
+A gongkai leaf's data is ``signed bytes ‖ signature ‖ key id (ASCII hex)``. It splits one way
+only: the signed bytes are one JSON object (it ends where its braces close), the signature is
+64 bytes or a batch signature whose header gives its length (``ledger.batch``), and the key
+id has a fixed length.
 
 Proofs are built from a ``NodeSource``: the hash of any *perfect* subtree (level, index) —
 the 2**level leaves starting at index·2**level. Any range hash needs O(log n) of them.

@@ -32,6 +32,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
+from ledger.batch import verify_command
 from ledger.commands import SignedCommand, payload_of
 from ledger.decide import Unit
 from ledger.errors import LedgerError
@@ -114,7 +115,7 @@ class KeyRegistry:
                 return f"key {line.key_id} is not enrolled in the registry at this point"
             key = found
         try:
-            key.verify(line.sig, line.signed.encode("utf-8"))
+            verify_command(key, line.sig, line.signed.encode("utf-8"))  # plain or batch
         except LedgerError:
             return f"the Ed25519 signature of key {line.key_id} does not verify over the signed text"
         return None

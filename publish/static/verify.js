@@ -162,8 +162,44 @@ async function keyId(engine, raw) {
   return hex((await engine.sha256(raw)).slice(0, 16));
 }
 
+// A command's signature: 64 bytes of Ed25519 over its signed bytes, or a batch signature
+// (ledger/batch.py): "GKB1" ‖ Ed25519 (64) ‖ index (u32 BE) ‖ size (u32 BE) ‖ RFC 9162 inclusion
+// proof of SHA-256(0x00 ‖ signed) in the batch's tree; the Ed25519 signature is over
+// "gongkai batch v1\n<size>\n<base64 root>\n". Each batch message is checked once (`batches`).
+const BATCH_MAGIC = enc.encode("GKB1");
+async function verifyCommand(engine, key, sig, signed, batches) {
+  if (sig.length === 64) return engine.verify(key, sig, signed);
+  if (sig.length < 76 || (sig.length - 76) % 32 !== 0 || !equal(sig.slice(0, 4), BATCH_MAGIC)) return false;
+  const view = new DataView(sig.buffer, sig.byteOffset, sig.byteLength);
+  const index = view.getUint32(68);
+  const size = view.getUint32(72);
+  if (index >= size) return false;
+  const node = async (l, r) => engine.sha256(concat(new Uint8Array([1]), l, r));
+  let r = await engine.sha256(concat(new Uint8Array([0]), signed));
+  let fn = index;
+  let sn = size - 1;
+  for (let at = 76; at < sig.length; at += 32) {
+    const p = sig.slice(at, at + 32);
+    if (sn === 0) return false;
+    if (fn & 1 || fn === sn) {
+      r = await node(p, r);
+      while (!(fn & 1) && fn !== 0) { fn >>= 1; sn >>= 1; }
+    } else {
+      r = await node(r, p);
+    }
+    fn >>= 1;
+    sn >>= 1;
+  }
+  if (sn !== 0) return false;
+  const message = enc.encode(`gongkai batch v1\n${size}\n${btoa(String.fromCharCode(...r))}\n`);
+  const seen = `${hex(key)}:${hex(sig.slice(4, 68))}:${hex(message)}`;
+  if (!batches.has(seen)) batches.set(seen, await engine.verify(key, sig.slice(4, 68), message));
+  return batches.get(seen);
+}
+
 // Verify every command against the registry as it stood; fold every leaf into the root.
 async function checkLog(engine, lines, onProgress) {
+  const batches = new Map();
   const keys = new Map();
   const revoked = new Set();
   const bad = [];
@@ -195,7 +231,7 @@ async function checkLog(engine, lines, onProgress) {
     if (payload.by !== line.key_id) reason = "签名人与 key_id 不符 signer differs from key_id";
     else if (revoked.has(line.key_id)) reason = "密钥已撤销 the key was revoked";
     else if (!key) reason = "密钥未登记 the key is not enrolled";
-    else if (!(await engine.verify(key, sig, signed))) reason = "签名无效 the signature does not verify";
+    else if (!(await verifyCommand(engine, key, sig, signed, batches))) reason = "签名无效 the signature does not verify";
     if (reason) {
       bad.push({ index, cmd: payload.cmd, reason });
     } else if (payload.cmd === "registry.found") {

@@ -6,6 +6,7 @@ GONGKAI_TEST_POSTGRES_URL is set).
 
 from __future__ import annotations
 
+import base64
 import csv
 import hashlib
 import json
@@ -16,6 +17,7 @@ import pytest
 from openpyxl import Workbook
 
 from api.importer import DISBURSEMENTS, DONATIONS, import_file
+from ledger.batch import is_batch_signature
 from ledger.canonical import canonical
 from ledger.commands import payload_of
 from ledger.errors import ImportRejected
@@ -367,3 +369,17 @@ def test_recorded_goods_row_is_signed_with_a_content_idempotency_key(
         "donor_name": "息烽县慈善会", "consent": True, "note": "县慈善会转交", "store": "S-MAIN",
         "goods": [{"item": "KN95 口罩", "grade": "GB 2626", "unit": "只", "quantity": 1200}],
     }  # fmt: skip
+
+
+def test_a_sheet_is_signed_once_as_a_batch(town: Town, tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "7月捐赠.csv", good_donations())
+    before = count(town)
+
+    import_file(town.app, town.recorder, path, now=NOW)
+
+    stored = [town.app.mapper.to_domain_event(n)
+              for n in town.app.recorder.select_notifications(start=before + 1, limit=100)]  # fmt: skip
+    blobs = {base64.b64decode(e.sig) for e in stored}  # type: ignore[attr-defined]
+    assert len(blobs) == 3  # one batch signature per row (its own proof) ...
+    assert all(is_batch_signature(b) for b in blobs)
+    assert len({b[4:68] for b in blobs}) == 1  # ... all carrying the same Ed25519 signature

@@ -251,3 +251,29 @@ def test_verify_html_fails_on_a_portal_copy_with_one_published_amount_altered(
     assert seen.steps["figures"][0] == "fail" and "1 ✘" in seen.steps["figures"][1]
     assert seen.steps["signatures"][0] == seen.steps["root"][0] == "ok"
     assert seen.steps["pages"][0] == "fail" and f" {figure}: " in seen.steps["pages"][1]  # pages still show the truth
+
+
+@pytest.mark.parametrize("engine", ["", "?engine=js"], ids=["webcrypto", "vendored"])
+def test_verify_html_names_a_batch_signed_row_whose_proof_was_altered(
+    browser: Browser, portal: Path, tmp_path: Path, engine: str
+) -> None:
+    # The demo's monthly payment sheets are batch-signed (one signature per sheet, a Merkle
+    # proof per row): the portal above verified them all; here one proof byte is flipped.
+    site = tmp_path / "portal"
+    shutil.copytree(portal, site)
+    path = site / "bundle" / "events.jsonl"
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    index = next(i for i, line in enumerate(lines)
+                 if base64.b64decode(json.loads(line)["sig"]).startswith(b"GKB1"))  # fmt: skip
+    entry = json.loads(lines[index])
+    sig = bytearray(base64.b64decode(entry["sig"]))
+    sig[-1] ^= 0x01
+    entry["sig"] = base64.b64encode(bytes(sig)).decode()
+    lines[index] = json.dumps(entry, ensure_ascii=False, separators=(",", ":"), sort_keys=True) + "\n"
+    path.write_text("".join(lines), encoding="utf-8")
+
+    seen = run_verify_html(browser, site, engine)
+
+    assert seen.verdict == "fail"
+    assert seen.steps["signatures"][0] == "fail" and f"leaf {index}" in seen.steps["signatures"][1]
+    assert seen.steps["checkpoint"][0] == "ok"

@@ -184,6 +184,48 @@ def test_one_changed_byte_of_an_event_is_named(books: Town, db: Database, databa
     assert "bad_signature" in report.failure.reason
 
 
+def batch_of_payments(town: Town) -> list[int]:
+    """Three disbursements signed as one batch (as ``gongkai import`` signs a sheet), recorded;
+    their positions in the log."""
+    before = town.position()
+    town.app.submit_batch(town.recorder.sign_batch([
+        town.recorder.prepare("disbursement.make", disbursement(amount, recipient=f"R-B{n}TCH"))
+        for n, amount in enumerate((21_000, 22_000, 23_000))
+    ]))  # fmt: skip
+    return list(range(before + 1, town.position() + 1))
+
+
+def test_batch_signed_rows_verify_and_a_changed_row_is_named(
+    books: Town, db: Database, database_url: str
+) -> None:
+    positions = batch_of_payments(books)
+    note = checkpoint(books, db)
+    assert audit(books, [note]).failure is None
+    events = Events(database_url)
+    position, _, _, _, state = events.find("Disbursed", 3)  # the batch's second row
+    assert position == positions[1] and b"GKB1" in base64.b64decode(json.loads(state)["sig"])
+    events.set_state(position, state.replace(b"22000", b"22001", 1))
+    report = audit(books, [note])
+    assert report.failure is not None
+    assert report.failure.position == position
+    assert "bad_signature" in report.failure.reason
+
+
+def test_a_batch_row_carrying_another_rows_proof_is_named(
+    books: Town, db: Database, database_url: str
+) -> None:
+    positions = batch_of_payments(books)
+    note = checkpoint(books, db)
+    events = Events(database_url)
+    first, second = (json.loads(events.find("Disbursed", n)[4]) for n in (2, 3))
+    first["sig"] = second["sig"]  # a valid batch signature, but of another row
+    events.set_state(positions[0], json.dumps(first).encode())
+    report = audit(books, [note])
+    assert report.failure is not None
+    assert report.failure.position == positions[0]
+    assert "bad_signature" in report.failure.reason
+
+
 def test_a_deleted_event_is_named(books: Town, db: Database, database_url: str) -> None:
     note = checkpoint(books, db)
     events = Events(database_url)
