@@ -21,6 +21,7 @@ It must never answer one request with another's result, nor hold the lock betwee
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
@@ -40,10 +41,26 @@ class _Slot:
     done: threading.Event = field(default_factory=threading.Event)
     result: CommandResult | None = None
     error: BaseException | None = None
+    # Called with the answer instead of waking a waiting thread (an awaiting request).
+    on_answer: Callable[[CommandResult | None, BaseException | None], None] | None = None
 
     def answer(self, result: CommandResult | None = None, error: BaseException | None = None) -> None:
         self.result, self.error = result, error
+        if self.on_answer is not None:
+            self.on_answer(result, error)
         self.done.set()
+
+
+def _settle(
+    future: asyncio.Future[CommandResult], result: CommandResult | None, error: BaseException | None
+) -> None:
+    if future.done():  # the request went away (cancelled): its command is recorded regardless
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        assert result is not None
+        future.set_result(result)
 
 
 class GroupCommit:
@@ -59,17 +76,32 @@ class GroupCommit:
     def submit(self, command: SignedCommand) -> CommandResult:
         """Record ``command`` (with whatever else is waiting); its result, or raise its error."""
         slot = _Slot(command)
+        self._enqueue(slot)
+        slot.done.wait()
+        if slot.error is not None:
+            raise slot.error
+        assert slot.result is not None
+        return slot.result
+
+    async def submit_async(self, command: SignedCommand) -> CommandResult:
+        """``submit`` for a request handled on the event loop: it awaits its answer instead of
+        holding a worker thread (a thread hand-off per request costs as much as its parsing)."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[CommandResult] = loop.create_future()
+
+        def settle(result: CommandResult | None, error: BaseException | None) -> None:
+            loop.call_soon_threadsafe(_settle, future, result, error)
+
+        self._enqueue(_Slot(command, on_answer=settle))
+        return await future
+
+    def _enqueue(self, slot: _Slot) -> None:
         with self._ready:
             self._waiting.append(slot)
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="group-commit", daemon=True)
                 self._thread.start()
             self._ready.notify()
-        slot.done.wait()
-        if slot.error is not None:
-            raise slot.error
-        assert slot.result is not None
-        return slot.result
 
     def _run(self) -> None:
         while True:

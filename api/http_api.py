@@ -148,8 +148,8 @@ def api_router(services: Services, sessions: Sessions, lock: threading.RLock) ->
     # --- writes ------------------------------------------------------------------------------
 
     @router.post("/commands", status_code=201, response_model=Result, tags=["commands"])
-    def submit(envelope: Envelope, response: Response,
-               idempotency_key: Annotated[str | None, Header(max_length=200)] = None) -> Result:  # fmt: skip
+    async def submit(envelope: Envelope, response: Response,
+                     idempotency_key: Annotated[str | None, Header(max_length=200)] = None) -> Result:  # fmt: skip
         """Record one signed command of any type (see the README for the payload)."""
         command = envelope.to_command()
         if idempotency_key is not None:
@@ -157,7 +157,7 @@ def api_router(services: Services, sessions: Sessions, lock: threading.RLock) ->
 
             if Command.parse(command).idem != idempotency_key:
                 raise InputError("the Idempotency-Key header differs from the signed idem")
-        result = committer.submit(command)  # with the commands arriving meanwhile
+        result = await committer.submit_async(command)  # with the commands arriving meanwhile
         if result.duplicate:
             response.status_code = 200
             response.headers["Idempotent-Replayed"] = "true"

@@ -7,15 +7,16 @@ inline script; security headers on every response.
 from __future__ import annotations
 
 import threading
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.bootstrap import Services, bootstrap
 from api.config import Settings
@@ -54,6 +55,39 @@ SECURITY_HEADERS = {
 }
 
 
+class Guard:
+    """Every HTTP response gets the security headers; a body announced larger than its limit
+    is refused (413) before it is read.
+
+    A plain ASGI middleware: Starlette's ``@app.middleware("http")`` runs each request through
+    an extra task and stream, which cost more than a whole ``/healthz`` answer here.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        bulk = str(scope["path"]).endswith(("/imports", "/commands/batch"))
+        limit = MAX_UPLOAD if bulk else MAX_BODY
+        length = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"content-length"), None)
+        if length is not None and (not length.isdigit() or int(length) > limit):
+            response = problem(413, "http_413", "Request too large", "请求过大",
+                               f"request bodies are limited to {limit} bytes")  # fmt: skip
+            response.headers.update(SECURITY_HEADERS)
+            await response(scope, receive, send)
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                MutableHeaders(scope=message).update(SECURITY_HEADERS)
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
 def create_app(settings: Settings) -> FastAPI:
     services = bootstrap(settings)
     lock = threading.RLock()
@@ -72,20 +106,7 @@ def create_app(settings: Settings) -> FastAPI:
         # The published portal (`gongkai publish --out DIR`), served from the same process.
         app.mount("/portal", StaticFiles(directory=settings.site_dir, html=True), name="portal")
 
-    @app.middleware("http")
-    async def security_headers(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        length = request.headers.get("content-length")
-        bulk = request.url.path.endswith(("/imports", "/commands/batch"))
-        limit = MAX_UPLOAD if bulk else MAX_BODY
-        if length is not None and (not length.isdigit() or int(length) > limit):
-            response: Response = problem(413, "http_413", "Request too large", "请求过大",
-                                         f"request bodies are limited to {limit} bytes")  # fmt: skip
-        else:
-            response = await call_next(request)
-        response.headers.update(SECURITY_HEADERS)
-        return response
+    app.add_middleware(Guard)
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:

@@ -138,6 +138,22 @@ def payload_of(signed: str | bytes) -> dict[str, Any]:
     return value
 
 
+_last_read: tuple[object, dict[str, Any]] = (None, {})
+
+
+def read_payload(signed: str | bytes) -> dict[str, Any]:
+    """``payload_of`` for read models, which only read it: the same stored text is parsed once
+    while every read model applies its event in turn (the text object is the same, so the
+    last result is given again). Never mutate what it returns."""
+    global _last_read
+    last = _last_read
+    if last[0] is signed:
+        return last[1]
+    value = payload_of(signed)
+    _last_read = (signed, value)
+    return value
+
+
 class Signer:
     """The client side: an official's key turning (cmd, body) into a ``SignedCommand``.
 

@@ -15,7 +15,7 @@ from eventsourcing.domain import DomainEventProtocol
 
 from ledger.accounts import deltas_for
 from ledger.catalogue import area_of
-from ledger.commands import payload_of
+from ledger.commands import read_payload
 
 _OPEN_KINDS = {"fund.open": "fund", "program.open": "program", "store.open": "store"}
 
@@ -47,7 +47,7 @@ class BalancesProjection:
         signed = getattr(event, "signed", None)
         if signed is None:  # pragma: no cover - every ledger event is signed
             return
-        payload = payload_of(signed)
+        payload = read_payload(signed)
         cmd, body = payload["cmd"], payload["body"]
         if cmd == "registry.found":
             self._official(cursor, body["administrator"], payload["at"])

@@ -18,7 +18,7 @@ from typing import Any
 
 from eventsourcing.domain import DomainEventProtocol
 
-from ledger.commands import payload_of
+from ledger.commands import read_payload
 from ledger.workdays import working_days_between
 from projections.sql import Database
 
@@ -67,7 +67,7 @@ class DisclosureProjection:
         signed = getattr(event, "signed", None)
         if signed is None:  # pragma: no cover
             return
-        payload = payload_of(signed)
+        payload = read_payload(signed)
         cmd, body = payload["cmd"], payload["body"]
         if cmd == "obligation.open":
             cursor.execute(

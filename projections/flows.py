@@ -23,7 +23,7 @@ from typing import Any
 from eventsourcing.domain import DomainEventProtocol
 
 from ledger.catalogue import area_of
-from ledger.commands import payload_of
+from ledger.commands import read_payload
 
 COLUMNS = (
     "position", "seq", "day", "boundary", "kind", "source", "dest", "fund", "program", "store",
@@ -67,7 +67,7 @@ class FlowsProjection:
         signed = getattr(event, "signed", None)
         if signed is None:  # pragma: no cover - every ledger event is signed
             return
-        payload = payload_of(signed)
+        payload = read_payload(signed)
         if payload["targets"][0] != str(event.originator_id):
             return  # the command's rows are written once, on its first aggregate's event
         cmd, body = payload["cmd"], payload["body"]

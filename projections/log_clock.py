@@ -13,7 +13,7 @@ from typing import Any
 
 from eventsourcing.domain import DomainEventProtocol
 
-from ledger.commands import payload_of
+from ledger.commands import read_payload
 from projections.sql import Database
 
 CHINA = timezone(timedelta(hours=8))
@@ -33,7 +33,7 @@ class LogClockProjection:
         signed = getattr(event, "signed", None)
         if signed is None:  # pragma: no cover - every ledger event is signed
             return
-        at = datetime.fromisoformat(payload_of(signed)["at"]).astimezone(CHINA)
+        at = datetime.fromisoformat(read_payload(signed)["at"]).astimezone(CHINA)
         cursor.execute("SELECT latest FROM gk_log_clock WHERE id = 1")
         row = cursor.fetchone()
         if row is None:

@@ -22,7 +22,7 @@ from typing import Any
 
 from eventsourcing.domain import DomainEventProtocol
 
-from ledger.commands import payload_of
+from ledger.commands import read_payload
 
 
 class RecipientsProjection:
@@ -68,7 +68,7 @@ class RecipientsProjection:
         signed = getattr(event, "signed", None)
         if signed is None:  # pragma: no cover - every ledger event is signed
             return
-        payload = payload_of(signed)
+        payload = read_payload(signed)
         cmd, body = payload["cmd"], payload["body"]
         aggregate = str(event.originator_id)
         if cmd == "program.open":

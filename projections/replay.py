@@ -9,6 +9,10 @@ only read.
 
 from __future__ import annotations
 
+import hashlib
+import inspect
+import sqlite3
+import sys
 import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -22,7 +26,7 @@ from eventsourcing.domain import DomainEventProtocol
 from ledger.application import Ledger
 from ledger.commands import payload_of
 from projections.balances import AccountRow, BalancesProjection, accounts
-from projections.merkle_log import leaf_of
+from projections.merkle_log import leaf_of, tree
 from projections.runner import Projection, Runner
 from projections.sql import Database
 
@@ -61,6 +65,74 @@ def scratch_as_of(
             yield db
         finally:
             db.close()
+
+
+_KEPT_DDL = (
+    "CREATE TABLE IF NOT EXISTS gk_kept_as_of "
+    "(id INTEGER PRIMARY KEY CHECK (id = 1), size BIGINT NOT NULL, root BLOB NOT NULL, code TEXT NOT NULL)"
+)
+
+
+@contextmanager
+def kept_as_of(
+    app: Ledger, live: Database, size: int, projections: Sequence[Projection], path: Path
+) -> Iterator[Database]:
+    """``scratch_as_of``, kept in the SQLite file ``path`` from one call to the next, so a
+    publish after new events applies only those (an incremental publish).
+
+    The kept file is used again only if it was built by the same read-model code (a digest of
+    their modules' source), at a size no larger than ``size``, and the live log still has, at
+    that size, the root the file was built over (the log only grew); otherwise it is rebuilt
+    from zero. It holds what the scratch store holds (the site's read models, no sealed data),
+    so it belongs with the ledger's own files, never inside a published folder.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    code = _code_digest(projections)
+    stop = leaf_of(live, size - 1)[0] if size > 0 else 0
+    if path.exists() and not _reusable(path, live, size, code):
+        path.unlink()
+    db = Database(f"sqlite:///{path}")
+    try:
+        Runner(app, db, projections).catch_up(stop=stop)
+        root = tree(live, size).root()
+        with db.transaction() as cursor:
+            cursor.execute(_KEPT_DDL)
+            cursor.execute(
+                "INSERT INTO gk_kept_as_of (id, size, root, code) VALUES (1, ?, ?, ?) "
+                "ON CONFLICT (id) DO UPDATE SET size = excluded.size, root = excluded.root, "
+                "code = excluded.code",
+                (size, root, code),
+            )
+        yield db
+    finally:
+        db.close()
+
+
+def _reusable(path: Path, live: Database, size: int, code: str) -> bool:
+    db = Database(f"sqlite:///{path}")
+    try:
+        with db.transaction() as cursor:
+            cursor.execute(_KEPT_DDL)
+        rows = db.query("SELECT size, root, code FROM gk_kept_as_of WHERE id = 1")
+        if not rows:
+            return False
+        kept_size, kept_root, kept_code = int(rows[0][0]), bytes(rows[0][1]), str(rows[0][2])
+        if kept_code != code or not 0 < kept_size <= size:
+            return False
+        return tree(live, kept_size).root() == kept_root
+    except (sqlite3.DatabaseError, LookupError, ValueError):
+        return False  # an unreadable or foreign file: built again
+    finally:
+        db.close()
+
+
+def _code_digest(projections: Sequence[Projection]) -> str:
+    """SHA-256 over the source of the modules defining ``projections`` (and this one)."""
+    digest = hashlib.sha256()
+    for module in sorted({type(p).__module__ for p in projections} | {__name__}):
+        source = inspect.getsourcefile(sys.modules[module])
+        digest.update(module.encode() + b"\0" + (Path(source).read_bytes() if source else b""))
+    return digest.hexdigest()
 
 
 def as_of(app: Ledger, live: Database, *, size: int | None = None, day: date | None = None) -> list[AccountRow]:

@@ -54,7 +54,7 @@ from typing import Any
 
 from eventsourcing.domain import DomainEventProtocol
 
-from ledger.commands import goods_lines, payload_of, stock_key
+from ledger.commands import goods_lines, read_payload, stock_key
 from ledger.fields import Fields
 
 MONEY = ""  # the measure of money (fen); a goods measure is its store bucket key
@@ -103,7 +103,7 @@ class TracingProjection:
         signed = getattr(event, "signed", None)
         if signed is None:  # pragma: no cover - every ledger event is signed
             return
-        payload = payload_of(signed)
+        payload = read_payload(signed)
         if payload["targets"][0] != str(event.originator_id):
             return  # a command is traced once, on the event of its first aggregate
         cmd = payload["cmd"]
