@@ -90,8 +90,10 @@ def main() -> None:
                     ledgers["postgresql"] = big_ledger.copy(built, server.database("big"))
                 for backend in backends:
                     ledger = ledgers[backend]
-                    settings = Settings(database_url=ledger.url, log_key_file=folder / f"log-{backend}.key",
-                                        intake_key_file=folder / f"intake-{backend}.key")  # fmt: skip
+                    # A folder of its own per backend: publish keeps its read models beside the key.
+                    (folder / backend).mkdir(exist_ok=True)
+                    settings = Settings(database_url=ledger.url, log_key_file=folder / backend / "log.key",
+                                        intake_key_file=folder / backend / "intake.key")  # fmt: skip
                     if 4 in only:
                         results += audit.run(backend, ledger.url)
                     if only & {5, 6}:

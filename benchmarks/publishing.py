@@ -1,8 +1,10 @@
 """6. Publish: ``gongkai publish`` (the command line, in a process of its own) of the big ledger,
-then again after 1,000 more events. ``publish`` has no incremental mode — it always rebuilds the
-site's read models from zero as of the checkpoint, in a scratch SQLite store, and renders every
-page, table and the public bundle — so the second figure is a full publish of a slightly larger
-log. The baseline is a bare read of the whole log (every record decoded) in the same run."""
+then again after 1,000 more events. The first publish builds the site's read models from zero
+as of the checkpoint (kept beside the log key, ``projections.replay.kept_as_of``); the second
+applies only the new events to them, but still renders every page (each is stamped with its
+checkpoint) and rewrites the public bundle. The baseline is a bare read of the whole log
+(every record decoded) in the same run.
+"""
 
 from __future__ import annotations
 
@@ -66,12 +68,21 @@ def run(backend: str, settings: Settings, folder: Path, bare_seconds: float, see
     full, data = publish(settings, folder / f"site-{backend}")
     add_events(settings.database_url, seed, NEW_EVENTS)
     say(f"publish ({backend}): again after {NEW_EVENTS:,} new events")
-    again, _ = publish(settings, folder / f"site-{backend}")
-    note = (f"{data['pages']} pages, {data['files']} files, {int(str(data['bytes'])) / 1e6:.0f} MB; "
-            "no incremental mode: the second publish rebuilds everything")  # fmt: skip
+    again, second = publish(settings, folder / f"site-{backend}")
+    note = (f"{data['pages']:,} pages, {data['files']:,} files, {int(str(data['bytes'])) / 1e6:,.0f} MB; "
+            f"phases (s): {_phases(data)}")  # fmt: skip
+    again_note = (f"phases (s): {_phases(second)}: the read models catch up on the new events only; "
+                  "every page (stamped with its checkpoint) and the bundle are written again")  # fmt: skip
     return [
         Result(6, "publish", backend, "full portal", full, "s", "bare read of the log, s",
                bare_seconds, full / bare_seconds, Target(120, at_most=True), note),
-        Result(6, "publish", backend, f"after {NEW_EVENTS:,} new events (full rebuild)", again, "s",
-               "full publish, s", full, again / full, Target(10, at_most=True)),
+        Result(6, "publish", backend, f"again after {NEW_EVENTS:,} new events", again, "s",
+               "full publish, s", full, again / full, Target(10, at_most=True), again_note),
     ]  # fmt: skip
+
+
+def _phases(data: dict[str, object]) -> str:
+    timings = data.get("timings")
+    if not isinstance(timings, dict):
+        return "?"
+    return ", ".join(f"{name} {float(seconds):.0f}" for name, seconds in timings.items())
