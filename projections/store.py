@@ -28,7 +28,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import unquote, urlparse
 from uuid import UUID
 
@@ -67,8 +67,10 @@ _ERASE = (
     "INSERT INTO {0} (subject, key, created_at, erased_at) VALUES (?, NULL, ?, ?) "
     "ON CONFLICT (subject) DO UPDATE SET key = NULL, erased_at = excluded.erased_at"
 )
+T = TypeVar("T")
 _NEW_KEY = "INSERT INTO {0} (subject, key, created_at) VALUES (?, ?, ?) ON CONFLICT (subject) DO NOTHING"
 CHUNK = 500
+STATEMENT_ROWS = 5_000  # rows per INSERT of a large write (see ``_insert_unpipelined``)
 PIPELINE_LIMIT = 1_000_000  # bytes of events above which PostgreSQL writes are not pipelined
 POOL_WAIT = 3  # seconds to wait for a pooled PostgreSQL connection before giving up
 DOWN_WAIT = 0.25  # the same, while the database is known to be unreachable
@@ -79,9 +81,9 @@ def _now() -> str:
     return datetime.now(UTC).isoformat()
 
 
-def _chunks(values: Sequence[str]) -> Iterator[list[str]]:
-    for start in range(0, len(values), CHUNK):
-        yield list(values[start : start + CHUNK])
+def _chunks(values: Sequence[T], size: int = CHUNK) -> Iterator[list[T]]:
+    for start in range(0, len(values), size):
+        yield list(values[start : start + size])
 
 
 def _new_keys(subjects: Sequence[str]) -> list[tuple[str, bytes, str]]:
@@ -273,10 +275,16 @@ class JournalPostgresRecorder(PostgresApplicationRecorder):
     def _insert_unpipelined(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
+        # In statements of STATEMENT_ROWS rows: the server ends a transaction left idle for
+        # ``idle_in_transaction_session_timeout`` (5 s), and psycopg adapting 100,000 rows for one
+        # statement kept it idle longer than that.
+        ids: list[int] = []
         with self.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as curs:
             self._insert_events(curs, stored_events, **kwargs)
-            self._insert_stored_events(curs, stored_events, **kwargs)
-            return self._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
+            for chunk in _chunks(stored_events, STATEMENT_ROWS):
+                self._insert_stored_events(curs, chunk, **kwargs)
+                ids += self._fetch_ids_after_insert_events(curs, chunk, **kwargs) or []
+        return ids
 
     def _insert_events(
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
@@ -285,19 +293,19 @@ class JournalPostgresRecorder(PostgresApplicationRecorder):
         # One statement per table, whatever the number of rows: a batch of 100,000 commands
         # is one round trip, not 100,000 pipelined ones.
         commands: list[tuple[str, str]] = kwargs.get("commands") or []
-        if commands:
+        for chunk in _chunks(commands, STATEMENT_ROWS):
             curs.execute(
                 SQL("INSERT INTO {0} (key, result) SELECT * FROM unnest(%s::text[], %s::text[])")
                 .format(self.journal_table),
-                ([key for key, _ in commands], [result for _, result in commands]),
+                ([key for key, _ in chunk], [result for _, result in chunk]),
             )
         sealed: list[tuple[str, str, bytes, bytes]] = kwargs.get("sealed") or []
-        if sealed:
+        for part in _chunks(sealed, STATEMENT_ROWS):
             curs.execute(
                 SQL("INSERT INTO {0} (digest, subject, nonce, ciphertext) SELECT * FROM "
                     "unnest(%s::text[], %s::text[], %s::bytea[], %s::bytea[]) "
                     "ON CONFLICT (digest) DO NOTHING").format(self.sealed_table),
-                [list(column) for column in zip(*sealed, strict=True)],
+                [list(column) for column in zip(*part, strict=True)],
             )  # fmt: skip
         erased = _tombstones(kwargs)
         if erased:
