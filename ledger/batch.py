@@ -33,7 +33,7 @@ from functools import lru_cache
 
 from ledger.errors import BadSignature
 from ledger.keys import PrivateKey, PublicKey
-from ledger.merkle import HASH_SIZE, ProofError, leaf_hash, node_hash
+from ledger.merkle import HASH_SIZE, ProofError, fold_inclusion, leaf_hash, node_hash
 
 MAGIC = b"GKB1"
 SIGNATURE_SIZE = 64
@@ -97,32 +97,10 @@ def batch_of(signature: bytes, signed: bytes) -> tuple[bytes, bytes]:
     index, size = struct.unpack(">II", signature[HEADER - 8 : HEADER])
     proof = [signature[at : at + HASH_SIZE] for at in range(HEADER, len(signature), HASH_SIZE)]
     try:
-        root = root_from_proof(index, size, leaf_hash(signed), proof)
+        root = fold_inclusion(index, size, leaf_hash(signed), proof)
     except ProofError as error:
         raise BadSignature(f"batch signature: {error.message}") from None
     return signature[len(MAGIC) : len(MAGIC) + SIGNATURE_SIZE], batch_message(size, root)
-
-
-def root_from_proof(index: int, size: int, leaf: bytes, proof: Sequence[bytes]) -> bytes:
-    """The root an RFC 9162 inclusion proof folds to (§2.1.3.2, without the final compare)."""
-    if not 0 <= index < size:
-        raise ProofError(f"row {index} is outside a batch of {size}")
-    fn, sn, r = index, size - 1, leaf
-    for p in proof:
-        if sn == 0:
-            raise ProofError("the inclusion proof is longer than the tree is deep")
-        if fn & 1 or fn == sn:
-            r = node_hash(p, r)
-            while not fn & 1 and fn != 0:
-                fn >>= 1
-                sn >>= 1
-        else:
-            r = node_hash(r, p)
-        fn >>= 1
-        sn >>= 1
-    if sn != 0:
-        raise ProofError("the inclusion proof is shorter than the tree is deep")
-    return r
 
 
 def verify_command(key: PublicKey, signature: bytes, signed: bytes) -> None:

@@ -188,6 +188,13 @@ def _check_hash(value: bytes, what: str) -> None:
 def verify_inclusion(index: int, size: int, leaf: bytes, proof: Sequence[bytes], root: bytes) -> None:
     """RFC 9162 §2.1.3.2: raise ``ProofError`` unless ``leaf`` is at ``index`` of the tree."""
     _check_hash(root, "root")
+    if fold_inclusion(index, size, leaf, proof) != root:
+        raise ProofError(f"inclusion proof of leaf {index} does not lead to the root")
+
+
+def fold_inclusion(index: int, size: int, leaf: bytes, proof: Sequence[bytes]) -> bytes:
+    """The root an inclusion proof leads to (RFC 9162 §2.1.3.2 up to its final comparison);
+    ``ProofError`` if the proof does not fit a tree of ``size``."""
     _check_hash(leaf, "leaf hash")
     if not 0 <= index < size:
         raise ProofError(f"leaf index {index} is outside a tree of size {size}")
@@ -198,18 +205,16 @@ def verify_inclusion(index: int, size: int, leaf: bytes, proof: Sequence[bytes],
             raise ProofError("inclusion proof is longer than the tree is deep")
         if fn & 1 or fn == sn:
             r = node_hash(p, r)
-            if not fn & 1:
-                while not fn & 1 and fn != 0:
-                    fn >>= 1
-                    sn >>= 1
+            while not fn & 1 and fn != 0:
+                fn >>= 1
+                sn >>= 1
         else:
             r = node_hash(r, p)
         fn >>= 1
         sn >>= 1
     if sn != 0:
         raise ProofError("inclusion proof is shorter than the tree is deep")
-    if r != root:
-        raise ProofError(f"inclusion proof of leaf {index} does not lead to the root")
+    return r
 
 
 def verify_consistency(
