@@ -22,6 +22,7 @@ It must never answer one request with another's result, nor hold the lock betwee
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
@@ -64,7 +65,8 @@ def _settle(
 
 
 class GroupCommit:
-    """The committer of one server; ``submit`` is called from the request threads."""
+    """The committer of one server: ``submit`` from request threads, ``submit_async`` from
+    requests on the event loop; one committer thread records for both."""
 
     def __init__(self, ledger: Callable[[], Ledger], lock: AbstractContextManager[object]) -> None:
         self._ledger = ledger
@@ -90,7 +92,9 @@ class GroupCommit:
         future: asyncio.Future[CommandResult] = loop.create_future()
 
         def settle(result: CommandResult | None, error: BaseException | None) -> None:
-            loop.call_soon_threadsafe(_settle, future, result, error)
+            # A closed loop (the server stopping) has nobody waiting: never let it stop the thread.
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(_settle, future, result, error)
 
         self._enqueue(_Slot(command, on_answer=settle))
         return await future

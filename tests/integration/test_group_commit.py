@@ -41,7 +41,9 @@ def test_a_group_is_recorded_and_each_command_gets_its_own_result(funded: Town) 
     assert funded.recorded_since(before) == 5
 
 
-def test_a_refused_command_gets_its_own_error_and_the_others_are_still_recorded(funded: Town) -> None:
+def test_a_refused_command_gets_its_own_error_and_the_others_are_still_recorded(
+    funded: Town,
+) -> None:
     good = payments(funded, 4)
     unknown = funded.recorder.sign("disbursement.make", disbursement(1_000, program="P-NOPE"))
     # Alone it would pass; after the three before it, the program no longer holds enough.
@@ -83,3 +85,21 @@ def test_concurrent_requests_each_get_their_own_answer(funded: Town) -> None:
     ]  # fmt: skip
     assert isinstance(answers[-1], NotFound)
     assert funded.recorded_since(before) == 23
+
+
+def test_requests_awaiting_on_the_event_loop_get_their_own_answers(funded: Town) -> None:
+    import asyncio
+
+    group = committer(funded)
+    good = payments(funded, 20)
+    too_much = funded.recorder.sign("disbursement.make", disbursement(10**9, recipient="R-GCBIG1"))
+
+    async def all_at_once() -> list[CommandResult | BaseException]:
+        tasks = [group.submit_async(c) for c in [*good[:10], too_much, *good[10:]]]
+        return await asyncio.gather(*tasks, return_exceptions=True)
+
+    answers = asyncio.run(all_at_once())
+    assert isinstance(answers[10], InsufficientBalance)
+    results = [a for a in answers if isinstance(a, CommandResult)]
+    assert [r.idem for r in results] == [payload_of(c.signed)["idem"] for c in good]
+    assert not any(r.duplicate for r in results)
