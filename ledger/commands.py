@@ -28,7 +28,7 @@ import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypedDict, Unpack
 from uuid import UUID
 
 from ledger import ids
@@ -154,6 +154,17 @@ def read_payload(signed: str | bytes) -> dict[str, Any]:
     return value
 
 
+class SignOptions(TypedDict, total=False):
+    """What ``Signer.sign`` passes on to ``Signer.prepare``."""
+
+    idem: str | None
+    at: datetime | None
+    nonce: str | None
+    sealed: dict[str, Any] | None
+    subject: str | None
+    salt: str | None
+
+
 class Signer:
     """The client side: an official's key turning (cmd, body) into a ``SignedCommand``.
 
@@ -200,22 +211,9 @@ class Signer:
         }
         return Unsigned(canonical(payload), part.raw if part else None)
 
-    def sign(
-        self,
-        cmd: str,
-        body: dict[str, Any],
-        *,
-        idem: str | None = None,
-        at: datetime | None = None,
-        nonce: str | None = None,
-        sealed: dict[str, Any] | None = None,
-        subject: str | None = None,
-        salt: str | None = None,
-    ) -> SignedCommand:
-        """Sign one command (see ``prepare`` for the arguments)."""
-        unsigned = self.prepare(cmd, body, idem=idem, at=at, nonce=nonce, sealed=sealed,
-                                subject=subject, salt=salt)  # fmt: skip
-        return self.sign_prepared(unsigned)
+    def sign(self, cmd: str, body: dict[str, Any], **options: Unpack[SignOptions]) -> SignedCommand:
+        """Sign one command (the options are ``prepare``'s)."""
+        return self.sign_prepared(self.prepare(cmd, body, **options))
 
     def sign_prepared(self, unsigned: Unsigned) -> SignedCommand:
         """Sign one prepared command alone."""
