@@ -15,6 +15,8 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import signal
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -54,6 +56,9 @@ def _arguments() -> argparse.Namespace:
 
 def main() -> None:
     args = _arguments()
+    # Stopped with SIGTERM (kill, a CI timeout) it still stops its PostgreSQL server and removes
+    # its folder: the ``finally`` blocks below run only if the signal becomes an exception.
+    signal.signal(signal.SIGTERM, lambda number, frame: sys.exit(128 + number))
     only = {int(n) for n in args.only.split(",") if n.strip()}
     backends = [b for b in args.backends.split(",") if b in BACKENDS]
     folder = Path(tempfile.mkdtemp(prefix="gongkai-bench-"))
