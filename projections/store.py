@@ -86,6 +86,14 @@ def _chunks(values: Sequence[T], size: int = CHUNK) -> Iterator[list[T]]:
         yield list(values[start : start + size])
 
 
+def _rows_in(cursor: Any, select: str, column: str, values: Sequence[str]) -> Iterator[Any]:
+    """The rows of ``select`` whose ``column`` is one of ``values``, a chunk of ``IN`` at a time
+    (SQLite limits the parameters of one statement)."""
+    for chunk in _chunks(values):
+        cursor.execute(f"{select} WHERE {column} IN ({', '.join('?' for _ in chunk)})", chunk)
+        yield from cursor.fetchall()
+
+
 def _new_keys(subjects: Sequence[str]) -> list[tuple[str, bytes, str]]:
     now = _now()
     return [(s, new_subject_key(), now) for s in subjects]
@@ -185,16 +193,10 @@ class JournalSQLiteRecorder(SQLiteApplicationRecorder):
         return found
 
     def find_sealed(self, digests: Sequence[str]) -> dict[str, tuple[str, bytes, bytes]]:
-        found: dict[str, tuple[str, bytes, bytes]] = {}
         with self.datastore.transaction(commit=False) as c:
-            for chunk in _chunks(digests):
-                c.execute(
-                    f"SELECT digest, subject, nonce, ciphertext FROM {SEALED_TABLE} "
-                    f"WHERE digest IN ({', '.join('?' for _ in chunk)})",
-                    chunk,
-                )
-                found.update((r[0], (r[1], bytes(r[2]), bytes(r[3]))) for r in c.fetchall())
-        return found
+            rows = _rows_in(c, f"SELECT digest, subject, nonce, ciphertext FROM {SEALED_TABLE}",
+                            "digest", digests)  # fmt: skip
+            return {r[0]: (r[1], bytes(r[2]), bytes(r[3])) for r in rows}
 
     def find_command(self, key: str) -> str | None:
         with self.datastore.transaction(commit=False) as c:
@@ -204,29 +206,16 @@ class JournalSQLiteRecorder(SQLiteApplicationRecorder):
 
     def find_commands(self, keys: Sequence[str]) -> dict[str, str]:
         """``find_command`` for many keys at once: the ones found, with their first result."""
-        found: dict[str, str] = {}
         with self.datastore.transaction(commit=False) as c:
-            for chunk in _chunks(keys):
-                c.execute(
-                    f"SELECT key, result FROM {JOURNAL_TABLE} "
-                    f"WHERE key IN ({', '.join('?' for _ in chunk)})",
-                    chunk,
-                )
-                found.update((str(row[0]), str(row[1])) for row in c.fetchall())
-        return found
+            rows = _rows_in(c, f"SELECT key, result FROM {JOURNAL_TABLE}", "key", keys)
+            return {str(row[0]): str(row[1]) for row in rows}
 
     def find_existing(self, aggregate_ids: Sequence[UUID]) -> set[UUID]:
         """Which of these aggregates have events (one query, not one per aggregate)."""
-        found: set[UUID] = set()
         with self.datastore.transaction(commit=False) as c:
-            for chunk in _chunks([i.hex for i in aggregate_ids]):  # as the library stores them
-                c.execute(
-                    f"SELECT DISTINCT originator_id FROM {self.events_table_name} "
-                    f"WHERE originator_id IN ({', '.join('?' for _ in chunk)})",
-                    chunk,
-                )
-                found.update(UUID(str(row[0])) for row in c.fetchall())
-        return found
+            rows = _rows_in(c, f"SELECT DISTINCT originator_id FROM {self.events_table_name}",
+                            "originator_id", [i.hex for i in aggregate_ids])  # as the library stores them  # fmt: skip
+            return {UUID(str(row[0])) for row in rows}
 
 
 class JournalSQLiteFactory(SQLiteFactory):
