@@ -22,7 +22,7 @@ from projections import deadlines
 from projections.balances import officials
 from projections.reports import Scope, flow_report, goods_ledger
 from projections.sql import Database
-from projections.trace_report import donation_trace
+from projections.trace_report import donation_traces
 
 PUBLISHED = ("published", "filed", "corrected")
 
@@ -108,9 +108,7 @@ def _donations(db: Database) -> dict[str, int]:
 
 
 def _traces(db: Database) -> dict[str, dict[str, Any]]:
-    receipts = [str(r[0]) for r in db.query(
-        "SELECT label FROM gk_trace_sources WHERE kind = 'donation' ORDER BY label")]  # fmt: skip
-    return {receipt: donation_trace(db, receipt) for receipt in receipts}
+    return dict(donation_traces(db))
 
 
 def _items(db: Database) -> list[dict[str, Any]]:
