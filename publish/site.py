@@ -33,11 +33,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing
 import shutil
-from collections.abc import Iterable
+import threading
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
@@ -66,6 +69,7 @@ from publish.site_figures import Figures, goods_id
 from publish.site_state import Entry
 
 T = TypeVar("T")
+R = TypeVar("R")
 TEMPLATES = Path(__file__).with_name("templates")
 STATIC = Path(__file__).with_name("static")
 ASSETS = ("portal.css", "donation-lookup.js")  # the portal's own; the verifier copies its own
@@ -205,14 +209,17 @@ def build_site(db: Database, stamp: Stamp, out: Path, options: SiteOptions | Non
     writer.write(OPEN_DATA["iati"], iati_activities(db, stamp, org))
     writer.write(OPEN_DATA["360giving"], grants_package(db, stamp, org))
     font = options.font or find_font()
-    for item_no, pdf in notice_sheets(books.items, stamp, options.base_url, font):
-        writer.write(sheet_path(item_no), pdf)
+    env = environment()
+    languages = [_Pages(env, writer, books, figures, stamp, lang, keys, version) for lang in LANGS]
+    with _Background(notice_sheets, books.items, stamp, options.base_url, font) as sheets:
+        for pages in languages:
+            pages.render_all()
+        for item_no, pdf in sheets.result():
+            writer.write(sheet_path(item_no), pdf)
     downloads = {path: (writer.sums[path], writer.sizes[path]) for path in sorted(writer.sums)
                  if path.startswith("data/") or path == "feed.atom"}  # fmt: skip
-    env = environment()
-    pages = 0
-    for lang in LANGS:
-        pages += _Pages(env, writer, books, figures, stamp, lang, keys, version).render_all(downloads, listed)
+    for pages in languages:
+        pages.render_downloads(downloads, listed)
     # Paths relative to data/, as ``cd data && sha256sum -c SHA256SUMS`` reads them.
     lines = [
         f"{digest}  {path.removeprefix('data/')}\n"
@@ -221,10 +228,41 @@ def build_site(db: Database, stamp: Stamp, out: Path, options: SiteOptions | Non
     ]
     writer.write("data/SHA256SUMS", "".join(lines).encode("utf-8"))
     removed = writer.remove_stale()
-    return SiteSummary(files=len(writer.sums), bytes=sum(writer.sizes.values()), pages=pages,
+    return SiteSummary(files=len(writer.sums), bytes=sum(writer.sizes.values()),
+                       pages=sum(p.count for p in languages),
                        items=len(books.items), figures=len(figures.table),
                        donations=len(books.traces), sheets=len(books.items), reused=writer.reused,
                        removed=removed, entries=writer.entries)  # fmt: skip
+
+
+class _Background(Generic[R]):
+    """``function(*args)`` as a list, computed in a forked process while this one goes on (the
+    notice-board sheets: PDFs with an embedded font, seconds of work apart from the pages); in
+    this process when forking is not safe (other threads running) or not possible."""
+
+    def __init__(self, function: Callable[..., Iterable[R]], *args: Any) -> None:
+        self._function, self._args = function, args
+        self._pool: ProcessPoolExecutor | None = None
+        self._future: Future[list[R]] | None = None
+
+    def __enter__(self) -> _Background[R]:
+        if threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods():
+            self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"))
+            self._future = self._pool.submit(_as_list, self._function, *self._args)
+        return self
+
+    def result(self) -> list[R]:
+        if self._future is None:
+            return list(self._function(*self._args))
+        return self._future.result()
+
+    def __exit__(self, *_: object) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _as_list(function: Callable[..., Iterable[R]], *args: Any) -> list[R]:
+    return list(function(*args))
 
 
 def _record_keys(books: Books, version: str) -> dict[str, str]:
@@ -324,7 +362,8 @@ class _Pages:
         attrs = self.figures.attrs(figure, quantity) if figure else Markup()
         return Markup('<span class="qty"{}>{:,}</span> {}').format(attrs, quantity, unit)
 
-    def render_all(self, downloads: dict[str, tuple[str, int]], listed: list[Table]) -> int:
+    def render_all(self) -> None:
+        """Every page but the downloads page (which lists the data files' SHA-256, written last)."""
         books, lab, figures = self.books, self.L, self.figures
         items = books.items
         self.render("index.html", "index.html", matrix=_matrix(items))
@@ -373,9 +412,10 @@ class _Pages:
         for receipt, trace in books.traces.items():
             self.render_record(f"donations/{receipt}.html", "donation.html", self.keys.get(receipt, ""),
                                receipt=receipt, trace=trace)  # fmt: skip
-        self.render("downloads.html", "downloads.html", downloads=downloads, tables=listed)
         self.render("about.html", "about.html")
-        return self.count
+
+    def render_downloads(self, downloads: dict[str, tuple[str, int]], listed: list[Table]) -> None:
+        self.render("downloads.html", "downloads.html", downloads=downloads, tables=listed)
 
 
 def _matrix(items: list[dict[str, Any]]) -> dict[tuple[str, str], int]:
