@@ -24,6 +24,7 @@ from __future__ import annotations
 import base64
 import json
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,7 @@ from ledger.merkle import CompactRange
 from projections import checkpoints
 from projections.merkle_log import compact_range, leaf_of, stored_leaf, tree
 from projections.sql import Database
+from projections.store import database_env
 from projections.tiles import write_tiles
 from publish.site_state import BundleMark
 
@@ -127,6 +129,21 @@ def write_bundle(
     shutil.copyfile(_README, out / "README.txt")
     written = events.stat()
     return BundleMark(checkpoint.size, checkpoint.root, written.st_size, written.st_mtime_ns)
+
+
+def write_bundle_apart(url: str, note_text: str, site_dir: Path, log_key: PublicKey,
+                       since: BundleMark | None) -> tuple[BundleMark, float]:  # fmt: skip
+    """``write_bundle`` over connections of its own, for another process (``gongkai publish``
+    writes the bundle beside the pages, on the other core); returns how far it went and the
+    seconds it took."""
+    started = time.monotonic()
+    app, db = Ledger(env=database_env(url)), Database(url)
+    try:
+        mark = write_bundle(app, db, SignedNote.parse(note_text), site_dir, log_key=log_key, since=since)
+    finally:
+        db.close()
+        app.close()
+    return mark, time.monotonic() - started
 
 
 def _appendable(db: Database, since: BundleMark | None, events: Path, size: int) -> int:
