@@ -23,9 +23,7 @@ names the Chinese font the sheets embed (default: the first free CJK font of Deb
 
 from __future__ import annotations
 
-import multiprocessing
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +38,7 @@ from projections.log_clock import log_time
 from projections.merkle_log import tree, tree_size
 from projections.replay import kept_as_of
 from projections.sql import Database
+from publish.apart import Apart
 from publish.books import Stamp
 from publish.bundle import write_bundle_apart
 from publish.organisation import DEMO_ORG_ID, OrganisationError, check_org_id
@@ -217,9 +216,8 @@ def _publish(services: Services, live: Database, note: SignedNote, out: Path, vi
     timings: dict[str, float] = {}
     # The bundle depends on the log alone: it is written by a process of its own while this one
     # builds the read models and the pages (spawned, not forked: it opens its own connections).
-    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
-        bundle_job = pool.submit(write_bundle_apart, services.settings.database_url, note.text(), out,
-                                 services.log_key().public, previous.bundle if previous else None)  # fmt: skip
+    with Apart("spawn", write_bundle_apart, services.settings.database_url, note.text(), out,
+               services.log_key().public, previous.bundle if previous else None) as bundle_job:  # fmt: skip
         mark = time.monotonic()
         with kept_as_of(services.ledger, live, cp.size, site_projections(), kept) as db:
             timings["read_models"] = round(time.monotonic() - mark, 2)

@@ -33,14 +33,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import multiprocessing
 import shutil
-import threading
-from collections.abc import Callable, Iterable
-from concurrent.futures import Future, ProcessPoolExecutor
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
@@ -56,6 +53,7 @@ from projections.runner import Projection
 from projections.sql import Database
 from projections.tracing import TracingProjection
 from publish import flow_charts
+from publish.apart import Apart
 from publish.books import Books, Stamp, read_books
 from publish.downloads import Table, tables
 from publish.feed import atom_feed
@@ -69,7 +67,6 @@ from publish.site_figures import Figures, goods_id
 from publish.site_state import Entry
 
 T = TypeVar("T")
-R = TypeVar("R")
 TEMPLATES = Path(__file__).with_name("templates")
 STATIC = Path(__file__).with_name("static")
 ASSETS = ("portal.css", "donation-lookup.js")  # the portal's own; the verifier copies its own
@@ -116,6 +113,12 @@ class Writer:
         self._keep(path, old)
         self.reused += 1
         return True
+
+    def merge(self, entries: dict[str, Entry], reused: int) -> None:
+        """Count the files another writer (another process) wrote into the same folder."""
+        for path, entry in entries.items():
+            self._keep(path, entry)
+        self.reused += reused
 
     def _keep(self, path: str, entry: Entry) -> None:
         self.entries[path] = entry
@@ -211,11 +214,25 @@ def build_site(db: Database, stamp: Stamp, out: Path, options: SiteOptions | Non
     font = options.font or find_font()
     env = environment()
     languages = [_Pages(env, writer, books, figures, stamp, lang, keys, version) for lang in LANGS]
-    with _Background(notice_sheets, books.items, stamp, options.base_url, font) as sheets:
-        for pages in languages:
-            pages.render_all()
-        for item_no, pdf in sheets.result():
+    # The sheets and the English pages are made in forked processes (``publish.apart``) while
+    # this one renders the Chinese pages; the English pages' files are then counted here.
+    english = Writer(out, writer.previous)
+    languages[1].writer = english
+
+    def render_english() -> tuple[dict[str, Entry], int, int]:
+        languages[1].render_all()
+        return english.entries, english.reused, languages[1].count
+
+    def sheets() -> list[tuple[str, bytes]]:
+        return list(notice_sheets(books.items, stamp, options.base_url, font))
+
+    with Apart("fork", sheets) as sheets_job, Apart("fork", render_english) as english_job:
+        languages[0].render_all()
+        for item_no, pdf in sheets_job.result():
             writer.write(sheet_path(item_no), pdf)
+        entries, reused, languages[1].count = english_job.result()
+    writer.merge(entries, reused)
+    languages[1].writer = writer
     downloads = {path: (writer.sums[path], writer.sizes[path]) for path in sorted(writer.sums)
                  if path.startswith("data/") or path == "feed.atom"}  # fmt: skip
     for pages in languages:
@@ -233,36 +250,6 @@ def build_site(db: Database, stamp: Stamp, out: Path, options: SiteOptions | Non
                        items=len(books.items), figures=len(figures.table),
                        donations=len(books.traces), sheets=len(books.items), reused=writer.reused,
                        removed=removed, entries=writer.entries)  # fmt: skip
-
-
-class _Background(Generic[R]):
-    """``function(*args)`` as a list, computed in a forked process while this one goes on (the
-    notice-board sheets: PDFs with an embedded font, seconds of work apart from the pages); in
-    this process when forking is not safe (other threads running) or not possible."""
-
-    def __init__(self, function: Callable[..., Iterable[R]], *args: Any) -> None:
-        self._function, self._args = function, args
-        self._pool: ProcessPoolExecutor | None = None
-        self._future: Future[list[R]] | None = None
-
-    def __enter__(self) -> _Background[R]:
-        if threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods():
-            self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"))
-            self._future = self._pool.submit(_as_list, self._function, *self._args)
-        return self
-
-    def result(self) -> list[R]:
-        if self._future is None:
-            return list(self._function(*self._args))
-        return self._future.result()
-
-    def __exit__(self, *_: object) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-
-
-def _as_list(function: Callable[..., Iterable[R]], *args: Any) -> list[R]:
-    return list(function(*args))
 
 
 def _record_keys(books: Books, version: str) -> dict[str, str]:
