@@ -17,10 +17,9 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from ledger.catalogue import AREAS
 from projections import deadlines
 from projections.balances import officials
-from projections.reports import Scope, flow_report, goods_ledger
+from projections.reports import Scope, area_reports, flow_report, goods_ledger
 from projections.sql import Database
 from projections.trace_report import donation_traces
 
@@ -67,7 +66,7 @@ def read_books(db: Database, today: date) -> Books:
     report = flow_report(db, Scope())
     return Books(
         report=report,
-        by_area={area: flow_report(db, Scope(area=area)) for area in AREAS},
+        by_area=area_reports(db, Scope()),
         goods=goods_ledger(db, Scope()),
         links=_links(db),
         accounts=_accounts(db),

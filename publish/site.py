@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import pickle
 import shutil
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -262,8 +263,11 @@ def _record_keys(books: Books, version: str) -> dict[str, str]:
 
 
 def _digest(*parts: Any) -> str:
-    text = json.dumps(parts, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    """A digest of plain data (dicts, lists, strings, numbers) for a per-record page's key.
+    Pickled, which is several times faster than JSON here: equal bytes mean equal data, and
+    equal data built the same way pickle to equal bytes, so at worst a page is rendered again
+    for nothing, never kept when its data changed."""
+    return hashlib.sha256(pickle.dumps(parts, protocol=5)).hexdigest()
 
 
 def _by_month(rows: Iterable[tuple[str, T]]) -> dict[str, list[T]]:
