@@ -19,7 +19,7 @@ from typing import Any
 
 from projections import deadlines
 from projections.balances import officials
-from projections.reports import Scope, area_reports, flow_report, goods_ledger
+from projections.reports import Scope, area_reports, goods_ledger
 from projections.sql import Database
 from projections.trace_report import donation_traces
 
@@ -63,10 +63,10 @@ class Books:
 
 
 def read_books(db: Database, today: date) -> Books:
-    report = flow_report(db, Scope())
+    report, by_area = area_reports(db, Scope())
     return Books(
         report=report,
-        by_area=area_reports(db, Scope()),
+        by_area=by_area,
         goods=goods_ledger(db, Scope()),
         links=_links(db),
         accounts=_accounts(db),

@@ -279,7 +279,9 @@ def _by_month(rows: Iterable[tuple[str, T]]) -> dict[str, list[T]]:
 
 
 def _dumps(data: Any) -> bytes:
-    return (json.dumps(data, ensure_ascii=False, indent=1, sort_keys=True) + "\n").encode("utf-8")
+    # Compact (JSON's C encoder; with an indent it encodes in Python): figures.json of a
+    # million-event ledger and 40,000 donations' traces are rewritten by every publish.
+    return (json.dumps(data, ensure_ascii=False, separators=(",", ":"), sort_keys=True) + "\n").encode("utf-8")
 
 
 def _write_data(

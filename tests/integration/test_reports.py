@@ -174,7 +174,8 @@ def test_a_report_as_of_a_size_equals_the_report_the_books_gave_then(demo: Books
 @pytest.mark.parametrize("period", [(None, None), (date(2026, 7, 1), date(2026, 9, 30))])
 def test_all_area_reports_at_once_equal_each_area_report(demo: Books, period: tuple[date | None, date | None]) -> None:
     start, end = period
-    together = area_reports(demo.db, Scope(start, end))
+    whole, together = area_reports(demo.db, Scope(start, end))
+    assert whole == flow_report(demo.db, Scope(start, end))
     assert list(together) == list(AREAS)
     for area in AREAS:
         assert together[area] == flow_report(demo.db, Scope(start, end, area=area)), area
