@@ -15,7 +15,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from ledger.catalogue import AREAS, CATEGORIES, DEPARTMENTS, area_of
-from ledger.commands import Deltas, payload_of, spec_of
+from ledger.commands import Deltas, read_payload, spec_of
 from ledger.errors import CorrectionError, InsufficientBalance
 from ledger.fields import Fields
 from ledger.money import format_yuan
@@ -35,10 +35,10 @@ class Account(Aggregate):
 
     @staticmethod
     def create_id(signed: str) -> UUID:
-        return UUID(payload_of(signed)["targets"][0])
+        return UUID(read_payload(signed)["targets"][0])
 
     def _open(self, signed: str) -> dict[str, Any]:
-        body: dict[str, Any] = payload_of(signed)["body"]
+        body: dict[str, Any] = read_payload(signed)["body"]
         self.code: str = body["code"]
         self.name: str = body["name"]
         self.department: str = body["department"]
@@ -47,7 +47,7 @@ class Account(Aggregate):
         return body
 
     def _move(self, signed: str) -> None:
-        payload = payload_of(signed)
+        payload = read_payload(signed)
         for bucket, change in deltas_for(payload, self.id).items():
             self.balances[bucket] = self.balances.get(bucket, 0) + change
             if self.balances[bucket] == 0:

@@ -10,7 +10,6 @@ triggered, so a refused command changes nothing.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 from dataclasses import dataclass
@@ -243,7 +242,7 @@ class Unit:
         if command.log != body["jurisdiction"]:
             raise MalformedCommand("command.log must name the jurisdiction being founded")
         verify_command(key, command.envelope.signature, command.envelope.signed)
-        return [Registry(**_event_args(command))]
+        return [Registry(**command.event_args())]
 
     def _authenticate(self, command: Command, registry: Registry) -> Official:
         if command.log != registry.jurisdiction:
@@ -270,7 +269,7 @@ class Unit:
         if own is not None:
             changed: list[Aggregate] = own(self, command, official, registry)
             return changed
-        args = _event_args(command)
+        args = command.event_args()
         body = command.body
         if command.cmd == "official.enrol":
             key = PublicKey.from_b64(body["public_key"])
@@ -324,7 +323,7 @@ class Unit:
         for account, change in zip(loaded, deltas, strict=True):
             if account is not None:
                 account.check_deltas(change)
-        args = _event_args(command)
+        args = command.event_args()
         out: list[Aggregate] = []
         for index, ((kind, method), account) in enumerate(zip(plan, loaded, strict=True)):
             if index in reopened:
@@ -374,11 +373,10 @@ class Unit:
         holder.check_not_corrected(version)
         accounts: list[Account | None] = [a if isinstance(a, Account) else None for a in loaded]
         self._rules(original["cmd"], replacement or original["body"], accounts, official, registry)
-        payload = payload_of(command.envelope.signed)
         for aggregate in loaded:
             if isinstance(aggregate, Account):
-                aggregate.check_deltas(deltas_for(payload, aggregate.id))
-        args = _event_args(command)
+                aggregate.check_deltas(deltas_for(command.payload, aggregate.id))
+        args = command.event_args()
         for aggregate in loaded:
             aggregate.corrected_by(**args)
         return loaded
@@ -474,14 +472,6 @@ class Unit:
                     f"{approver.name} is {approver.role.value}",
                     field="approved_by",
                 )
-
-
-def _event_args(command: Command) -> dict[str, str]:
-    return {
-        "signed": command.envelope.signed.decode("utf-8"),
-        "sig": base64.b64encode(command.envelope.signature).decode(),
-        "key_id": command.envelope.key_id,
-    }
 
 
 def _labels(cmd: str, body: dict[str, Any]) -> list[tuple[str, str]]:

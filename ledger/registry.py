@@ -15,7 +15,7 @@ from eventsourcing.domain import Aggregate, event
 
 from ledger import ids
 from ledger.catalogue import Role
-from ledger.commands import payload_of
+from ledger.commands import read_payload
 from ledger.errors import RevokedKey, UnknownKey
 from ledger.keys import PublicKey
 
@@ -37,7 +37,7 @@ class Registry(Aggregate):
 
     @event("Founded")
     def __init__(self, signed: str, sig: str, key_id: str) -> None:
-        body = payload_of(signed)["body"]
+        body = read_payload(signed)["body"]
         self.jurisdiction: str = body["jurisdiction"]
         self.officials: dict[str, dict[str, Any]] = {}
         self._enrol(body["administrator"])
@@ -54,18 +54,18 @@ class Registry(Aggregate):
 
     @event("OfficialEnrolled")
     def enrolled(self, signed: str, sig: str, key_id: str) -> None:
-        self._enrol(payload_of(signed)["body"])
+        self._enrol(read_payload(signed)["body"])
 
     @event("RoleChanged")
     def role_changed(self, signed: str, sig: str, key_id: str) -> None:
-        body = payload_of(signed)["body"]
+        body = read_payload(signed)["body"]
         official = self.officials[body["key_id"]]
         official["role"] = body["role"]
         official["department"] = body["department"]
 
     @event("OfficialRevoked")
     def revoked(self, signed: str, sig: str, key_id: str) -> None:
-        payload = payload_of(signed)
+        payload = read_payload(signed)
         self.officials[payload["body"]["key_id"]]["revoked_at"] = payload["at"]
 
     def find(self, key_id: str) -> Official | None:
