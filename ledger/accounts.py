@@ -22,9 +22,27 @@ from ledger.money import format_yuan
 
 
 def deltas_for(payload: dict[str, Any], aggregate_id: UUID) -> Deltas:
-    """This aggregate's share of a signed command's effect on balances."""
-    index = payload["targets"].index(str(aggregate_id))
-    deltas: Deltas = spec_of(payload["cmd"]).deltas(Fields(payload["body"]))[index]
+    """This aggregate's share of a signed command's effect on balances (never mutate it)."""
+    index: int = payload["targets"].index(str(aggregate_id))
+    return command_deltas(payload)[index]
+
+
+_last_deltas: tuple[object, list[Deltas]] = (None, [])
+
+
+def command_deltas(payload: dict[str, Any]) -> list[Deltas]:
+    """Every target's share of a signed command's effect on balances, in target order.
+
+    The guards, then each aggregate of the command, ask for the same payload object in turn
+    (``read_payload`` hands out one per text): its deltas are worked out once. The payload
+    itself is compared, never its value, and payloads are never mutated. Never mutate the
+    result either."""
+    global _last_deltas
+    last = _last_deltas
+    if last[0] is payload:
+        return last[1]
+    deltas = spec_of(payload["cmd"]).deltas(Fields(payload["body"]))
+    _last_deltas = (payload, deltas)
     return deltas
 
 

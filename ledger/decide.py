@@ -19,7 +19,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 
 from ledger import ids, privacy
-from ledger.accounts import Account, Fund, Program, Store, deltas_for
+from ledger.accounts import Account, Fund, Program, Store, command_deltas, deltas_for
 from ledger.batch import verify_command
 from ledger.canonical import canonical
 from ledger.catalogue import CATEGORIES, DEPARTMENTS, Role
@@ -319,7 +319,7 @@ class Unit:
             else:
                 loaded.append(self.get(target, kind, label, field))
         self._rules(command.cmd, command.body, loaded, official, registry)
-        deltas = spec_of(command.cmd).deltas(Fields(command.body))
+        deltas = command_deltas(command.payload)
         for account, change in zip(loaded, deltas, strict=True):
             if account is not None:
                 account.check_deltas(change)
