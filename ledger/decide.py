@@ -112,8 +112,14 @@ class Unit:
         self.touched: dict[UUID, Aggregate] = {}
         self.created: set[UUID] = set()
         self.events: list[Any] = []
-        self.journal_entries: list[tuple[str, str]] = []
-        self.seen: dict[str, str] = {}
+        # The first result under each idempotency key this unit decided, in order.
+        self.seen: dict[str, CommandResult] = {}
+
+    @property
+    def journal_entries(self) -> list[tuple[str, str]]:
+        """(idempotency key, first result as JSON) to save with the events; encoded only when
+        saved (the auditor's replay never saves)."""
+        return [(idem, result.to_json()) for idem, result in self.seen.items()]
 
     # --- loading ---------------------------------------------------------------------
 
@@ -205,9 +211,7 @@ class Unit:
             # On replay nothing compares it (the log keeps no first results): not worth encoding.
             digest="" if self.replay else command_digest(command),
         )
-        stored = result.to_json()
-        self.journal_entries.append((command.idem, stored))
-        self.seen[command.idem] = stored
+        self.seen[command.idem] = result
         return result
 
     def prior(self, command: Command) -> CommandResult | None:
@@ -216,7 +220,8 @@ class Unit:
         A retry (the same command type and body, even re-signed) gets the first result; the
         key reused for a different command is refused, never silently answered.
         """
-        found = self.seen.get(command.idem) or self.backing.find_command(command.idem)
+        first = self.seen.get(command.idem)
+        found = first.to_json() if first is not None else self.backing.find_command(command.idem)
         if found is None:
             return None
         result = CommandResult.from_json(found, duplicate=True)
