@@ -149,7 +149,7 @@ def verify(
     envelope = SignedCommand(b"", b"", "")  # the group's first event's, as stored
 
     def check_size() -> None:
-        for note in wanted.get(tree.size, []):
+        for note in wanted.get(tree.size, ()):
             if note.checkpoint.root != tree.root():
                 raise _Stop(Failure(group[-1][0] if group else 0, tree.size - 1, "-", None,
                                     "checkpoint",
