@@ -118,6 +118,6 @@ class Fields:
         return value
 
     def only(self, *allowed: str) -> None:
-        extra = sorted(set(self.data) - set(allowed))
+        extra = self.data.keys() - allowed
         if extra:
-            raise MalformedCommand(f"{self.where} has unknown field(s): {', '.join(extra)}")
+            raise MalformedCommand(f"{self.where} has unknown field(s): {', '.join(sorted(extra))}")
