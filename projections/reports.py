@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, NamedTuple
 
 from ledger.catalogue import AREAS, CATEGORIES, DONOR_CLASSES
 from projections.sql import Database
@@ -79,16 +79,27 @@ def flow_report(db: Database, scope: Scope) -> dict[str, Any]:
     return _report(db, scope, _accounts(db), _money(db, scope), None)
 
 
-def area_reports(db: Database, scope: Scope) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+class AreaReports(NamedTuple):
+    whole: dict[str, Any]  # flow_report of the scope
+    by_area: dict[str, dict[str, Any]]  # flow_report of the scope narrowed to each focus area
+    links: list[dict[str, Any]]  # net money per (kind, source, destination) in the scope's period
+
+
+def area_reports(db: Database, scope: Scope) -> AreaReports:
     """``flow_report`` of ``scope``, and of it narrowed to each focus area in turn, all at once:
     the money moved is read once, and each other part of the areas' reports with one query
     grouped by area, instead of five full scans of the flows per report (the portal shows
-    all six)."""
+    all six). With it, the net money between each two accounts (pledges never counted), for
+    the Sankey diagram."""
     accounts, money = _accounts(db), _money(db, scope)
     parts = _AreaParts(db, scope)
-    return _report(db, scope, accounts, money, None), {
-        area: _report(db, Scope(scope.start, scope.end, area=area), accounts, money, parts) for area in AREAS
-    }
+    by_area = {area: _report(db, Scope(scope.start, scope.end, area=area), accounts, money, parts) for area in AREAS}
+    links = sorted((str(k), str(s), str(d), int(during or 0)) for k, s, d, _, during in money)
+    return AreaReports(
+        _report(db, scope, accounts, money, None),
+        by_area,
+        [{"kind": k, "source": s, "dest": d, "amount": amount} for k, s, d, amount in links if amount],
+    )
 
 
 def _money(db: Database, scope: Scope) -> list[tuple[Any, ...]]:

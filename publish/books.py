@@ -63,12 +63,12 @@ class Books:
 
 
 def read_books(db: Database, today: date) -> Books:
-    report, by_area = area_reports(db, Scope())
+    reports = area_reports(db, Scope())
     return Books(
-        report=report,
-        by_area=by_area,
+        report=reports.whole,
+        by_area=reports.by_area,
         goods=goods_ledger(db, Scope()),
-        links=_links(db),
+        links=reports.links,
         accounts=_accounts(db),
         items=_items(db),
         obligations=_obligations(db, today),
@@ -86,16 +86,6 @@ def _accounts(db: Database) -> dict[str, dict[str, Any]]:
     return {f"{r[0]}:{r[1]}": {"kind": r[0], "code": r[1], "name": r[2], "area": r[3],
                                "category": r[4], "department": r[5], "restricted": bool(r[6])}
             for r in rows}  # fmt: skip
-
-
-def _links(db: Database) -> list[dict[str, Any]]:
-    """Net money per (kind, source, destination), all time; pledges are never counted."""
-    rows = db.query(
-        "SELECT kind, source, dest, SUM(amount) FROM gk_flows WHERE quantity = 0 "
-        "AND kind <> 'pledge' GROUP BY kind, source, dest ORDER BY kind, source, dest"
-    )
-    return [{"kind": r[0], "source": r[1], "dest": r[2], "amount": int(r[3])}
-            for r in rows if int(r[3]) != 0]
 
 
 def _donations(db: Database) -> dict[str, int]:
