@@ -5,7 +5,7 @@ time at that point: the signed time of the checkpoint's last event. It is the po
 clock — deadlines are judged as of that day — so the same checkpoint always gives the same
 site. ``read_books`` gathers the fund-flow report (all time, and per focus area), the goods
 ledger, the published disclosure items with their trails and feedback, the deadline record and
-the donations with their traces. Drafts and items that were never published are never read.
+the donations (their traces are read by ``publish.site``, only those it renders). Drafts and items that were never published are never read.
 Only public-part fields exist in these read models; nothing here decrypts anything.
 """
 
@@ -21,7 +21,7 @@ from projections import deadlines
 from projections.balances import officials
 from projections.reports import Scope, area_reports, goods_ledger
 from projections.sql import Database
-from projections.trace_report import donation_traces
+from projections.trace_report import donation_records
 
 PUBLISHED = ("published", "filed", "corrected")
 
@@ -59,11 +59,15 @@ class Books:
     obligations: list[dict[str, Any]]
     dashboard: list[dict[str, Any]]
     donations: dict[str, int]  # receipt number -> net money amount (fen), money donations only
-    traces: dict[str, dict[str, Any]]  # receipt number -> donation trace
+    # receipt number -> the donation's record as its trace shows it (``trace["donation"]``), and
+    # a summary of all its trace is made of (``donation_records``: equal summaries, equal traces)
+    records: dict[str, dict[str, Any]]
+    summaries: dict[str, tuple[Any, ...]]
 
 
 def read_books(db: Database, today: date) -> Books:
     reports = area_reports(db, Scope())
+    found = donation_records(db)
     return Books(
         report=reports.whole,
         by_area=reports.by_area,
@@ -74,7 +78,8 @@ def read_books(db: Database, today: date) -> Books:
         obligations=_obligations(db, today),
         dashboard=deadlines.dashboard(deadlines.obligations(db), today),
         donations=_donations(db),
-        traces=_traces(db),
+        records={receipt: record for receipt, (record, _) in found.items()},
+        summaries={receipt: summary for receipt, (_, summary) in found.items()},
     )
 
 
@@ -94,10 +99,6 @@ def _donations(db: Database) -> dict[str, int]:
         "AND fund IS NOT NULL AND receipt_no IS NOT NULL GROUP BY receipt_no ORDER BY receipt_no"
     )
     return {str(r[0]): int(r[1]) for r in rows}
-
-
-def _traces(db: Database) -> dict[str, dict[str, Any]]:
-    return dict(donation_traces(db))
 
 
 def _items(db: Database) -> list[dict[str, Any]]:

@@ -74,8 +74,7 @@ def tables(books: Books) -> list[Table]:
     recipients.append({"village": None, "category": None, "recipients": None, "payments": w["payments"],
                        "amount_fen": w["amount"], "withheld": True})  # fmt: skip
     donations = []
-    for receipt, trace in books.traces.items():
-        d = trace["donation"]
+    for receipt, d in books.records.items():
         base = {"receipt_no": receipt, "date": d["date"], "donor_class": d["donor_class"],
                 "donor_name": d["donor_name"], "purpose": d["purpose"], "account": d["account"]["code"],
                 "status": d["status"]}  # fmt: skip

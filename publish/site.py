@@ -52,6 +52,7 @@ from projections.log_clock import LogClockProjection
 from projections.recipients import RecipientsProjection
 from projections.runner import Projection
 from projections.sql import Database
+from projections.trace_report import donation_traces
 from projections.tracing import TracingProjection
 from publish import flow_charts
 from publish.apart import Apart
@@ -105,6 +106,11 @@ class Writer:
             self._folders.add(target.parent)
         target.write_bytes(data)
         self._keep(path, Entry(key, digest, len(data), target.stat().st_mtime_ns))
+
+    def reusable(self, path: str, key: str) -> bool:
+        """``reuse`` would keep this file (nothing is recorded)."""
+        old = self.previous.get(path)
+        return old is not None and old.key == key and old.still_on_disk(self.out / path)
 
     def reuse(self, path: str, key: str) -> bool:
         """Keep the file the last publish rendered from the same ``key``, if it is still there."""
@@ -206,15 +212,19 @@ def build_site(db: Database, stamp: Stamp, out: Path, options: SiteOptions | Non
     figures = Figures(books.report, books.goods["goods"], books.donations)
     writer = Writer(out, dict(previous or {}))
     keys = _record_keys(books, version)
+    # Only the traces of donations with a file to render are built (all of them, the first time).
+    needed = [r for r in books.records if not (r in keys and all(
+        writer.reusable(path, key) for path, key in _record_files(r, keys[r])))]  # fmt: skip
+    traces = dict(donation_traces(db, needed if len(needed) < len(books.records) else None))
     for name in ASSETS:
         writer.write(f"static/{name}", (STATIC / name).read_bytes())
-    listed = _write_data(writer, books, figures, stamp, keys)
+    listed = _write_data(writer, books, figures, stamp, keys, traces)
     org = Organisation.of_town(stamp.jurisdiction, options.org_id)
     writer.write(OPEN_DATA["iati"], iati_activities(db, stamp, org))
     writer.write(OPEN_DATA["360giving"], grants_package(db, stamp, org))
     font = options.font or find_font()
     env = environment()
-    languages = [_Pages(env, writer, books, figures, stamp, lang, keys, version) for lang in LANGS]
+    languages = [_Pages(env, writer, books, figures, stamp, lang, keys, version, traces) for lang in LANGS]
     # The sheets and the English pages are made in forked processes (``publish.apart``) while
     # this one renders the Chinese pages; the English pages' files are then counted here.
     english = Writer(out, writer.previous)
@@ -249,17 +259,24 @@ def build_site(db: Database, stamp: Stamp, out: Path, options: SiteOptions | Non
     return SiteSummary(files=len(writer.sums), bytes=sum(writer.sizes.values()),
                        pages=sum(p.count for p in languages),
                        items=len(books.items), figures=len(figures.table),
-                       donations=len(books.traces), sheets=len(books.items), reused=writer.reused,
+                       donations=len(books.records), sheets=len(books.items), reused=writer.reused,
                        removed=removed, entries=writer.entries)  # fmt: skip
 
 
 def _record_keys(books: Books, version: str) -> dict[str, str]:
-    """Per receipt number, a digest of all its pages show (its trace and its published amount)
-    and of the code that renders them: a per-record page with the same key has the same bytes.
-    Without a ``version`` there are no keys (nothing can be reused)."""
+    """Per receipt number, a digest of all its pages show (the summary of its trace, and its
+    published amount) and of the code that renders them: a per-record page with the same key
+    has the same bytes. Without a ``version`` there are no keys (nothing can be reused)."""
     if not version:
         return {}
-    return {receipt: _digest(version, trace, books.donations.get(receipt)) for receipt, trace in books.traces.items()}
+    return {receipt: _digest(version, summary, books.donations.get(receipt))
+            for receipt, summary in books.summaries.items()}  # fmt: skip
+
+
+def _record_files(receipt: str, key: str) -> list[tuple[str, str]]:
+    """A donation's files and the key each is kept under (the pages' keys name their language)."""
+    return [(f"data/donations/{receipt}.json", key), (f"donations/{receipt}.html", f"zh:{key}"),
+            (f"en/donations/{receipt}.html", f"en:{key}")]  # fmt: skip
 
 
 def _digest(*parts: Any) -> str:
@@ -284,9 +301,8 @@ def _dumps(data: Any) -> bytes:
     return (json.dumps(data, ensure_ascii=False, separators=(",", ":"), sort_keys=True) + "\n").encode("utf-8")
 
 
-def _write_data(
-    writer: Writer, books: Books, figures: Figures, stamp: Stamp, keys: dict[str, str]
-) -> list[Table]:
+def _write_data(writer: Writer, books: Books, figures: Figures, stamp: Stamp, keys: dict[str, str],
+                traces: dict[str, dict[str, Any]]) -> list[Table]:  # fmt: skip
     writer.write("data/figures.json", _dumps(figures.to_json(stamp.to_json())))
     listed = tables(books)
     for table in listed:
@@ -294,10 +310,10 @@ def _write_data(
         writer.write(f"data/tables/{table.name}.json", table.json_bytes(stamp))
     # A donation's JSON holds only its trace, not the checkpoint, so it changes only with the
     # donation: figures.json and SHA256SUMS tie it to the checkpoint.
-    for receipt, trace in books.traces.items():
+    for receipt in books.records:
         path, key = f"data/donations/{receipt}.json", keys.get(receipt, "")
         if not (key and writer.reuse(path, key)):
-            writer.write(path, _dumps(trace), key)
+            writer.write(path, _dumps(traces[receipt]), key)
     writer.write("feed.atom", atom_feed(stamp, books.items))
     return listed
 
@@ -306,9 +322,10 @@ class _Pages:
     """The pages of one language."""
 
     def __init__(self, env: Environment, writer: Writer, books: Books, figures: Figures, stamp: Stamp,
-                 lang: str, keys: dict[str, str], version: str) -> None:  # fmt: skip
+                 lang: str, keys: dict[str, str], version: str, traces: dict[str, dict[str, Any]]) -> None:  # fmt: skip
         self.env, self.writer, self.books, self.figures = env, writer, books, figures
         self.stamp, self.lang, self.L, self.keys, self.version = stamp, lang, Labels(lang), keys, version
+        self.traces = traces
         self.count = 0
 
     def render(
@@ -395,16 +412,19 @@ class _Pages:
                 self.render(f"areas/{area}/{kind}.html", "area_kind.html", area=area, kind=kind,
                             items=[i for i in mine if i["kind"] == kind], report=books.by_area[area],
                             obligations=[o for o in books.obligations if o["area"] == area])  # fmt: skip
-        months = _by_month((t["donation"]["date"], r) for r, t in books.traces.items())
+        months = _by_month((d["date"], r) for r, d in books.records.items())
         self.render("donations.html", "donations.html",
                     donation_months={month: len(receipts) for month, receipts in months.items()})  # fmt: skip
         for month, receipts in months.items():
-            key = _digest(self.version, [self.keys[r] for r in receipts]) if self.keys else ""
+            shown = {r: {"donation": books.records[r]} for r in receipts}
+            amounts = [books.donations.get(r) for r in receipts]
+            key = _digest(self.version, shown, amounts) if self.version else ""
             self.render_record(f"donations-by-month/{month}.html", "donations_month.html", key, month=month,
-                               traces={r: books.traces[r] for r in receipts})  # fmt: skip
-        for receipt, trace in books.traces.items():
+                               traces=shown)  # fmt: skip
+        for receipt in books.records:
+            # A kept page's trace was not read (``build_site``): it is rendered only if not kept.
             self.render_record(f"donations/{receipt}.html", "donation.html", self.keys.get(receipt, ""),
-                               receipt=receipt, trace=trace)  # fmt: skip
+                               receipt=receipt, trace=self.traces.get(receipt))  # fmt: skip
         self.render("about.html", "about.html")
 
     def render_downloads(self, downloads: dict[str, tuple[str, int]], listed: list[Table]) -> None:
@@ -436,7 +456,7 @@ def _content_link(item: dict[str, Any], books: Books) -> str | None:
         return None
     params = content.get("params") or {}
     report = content.get("report")
-    if report == "trace" and params.get("receipt") in books.traces:
+    if report == "trace" and params.get("receipt") in books.records:
         return f"donations/{params['receipt']}.html"
     if report == "goods":
         return "goods.html"

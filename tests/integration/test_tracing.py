@@ -29,7 +29,13 @@ from projections.merkle_log import MerkleProjection, tree_size
 from projections.runner import Runner
 from projections.sql import Database
 from projections.store import database_env
-from projections.trace_report import donation_trace, donation_traces, reconciliation, traced_as_of
+from projections.trace_report import (
+    donation_records,
+    donation_trace,
+    donation_traces,
+    reconciliation,
+    traced_as_of,
+)
 from projections.tracing import TracingProjection
 from tests.builders import (
     DATE,
@@ -514,3 +520,22 @@ def test_all_donation_traces_at_once_are_each_trace_in_receipt_order(demo: DemoT
     assert len(demo.traces) > 300
     assert [receipt for receipt, _ in demo.traces] == sorted(demo.each)
     assert dict(demo.traces) == demo.each
+
+
+def test_some_donation_traces_are_those_traces_and_summaries_follow_every_change(traced: Traced) -> None:
+    town, db = traced.town, traced.db
+    for n in range(1, 5):
+        record(town, "donation.receive", money_donation(40_000, receipt_no=f"R2026-000{n}"))
+    record(town, "allocation.make", allocation(50_000))
+    traced.runner.catch_up()
+    every = dict(donation_traces(db))
+    assert dict(donation_traces(db, ["R2026-0004", "R2026-0002"])) == {r: every[r] for r in ("R2026-0002", "R2026-0004")}
+    before = donation_records(db)
+    assert {r: record for r, (record, _) in before.items()} == {r: t["donation"] for r, t in every.items()}
+    # A payment draws on the first donation in, first out: its summary changes, and the
+    # summaries of the donations it did not touch stay as they were, as their traces do.
+    record(town, "disbursement.make", disbursement(1_000))
+    traced.runner.catch_up()
+    after, again = donation_records(db), dict(donation_traces(db))
+    changed = {r for r in every if again[r] != every[r]}
+    assert changed == {"R2026-0001"} == {r for r in before if after[r][1] != before[r][1]}
