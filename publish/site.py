@@ -93,6 +93,7 @@ class Writer:
     sizes: dict[str, int] = field(default_factory=dict)
     reused: int = 0
     _folders: set[Path] = field(default_factory=set)
+    _on_disk: set[str] = field(default_factory=set)  # found by ``reusable`` as the last publish left them
 
     def write(self, path: str, data: bytes, key: str = "") -> None:
         target = self.out / path
@@ -108,14 +109,19 @@ class Writer:
         self._keep(path, Entry(key, digest, len(data), target.stat().st_mtime_ns))
 
     def reusable(self, path: str, key: str) -> bool:
-        """``reuse`` would keep this file (nothing is recorded)."""
+        """``reuse`` would keep this file (nothing is recorded; the answer is remembered)."""
         old = self.previous.get(path)
-        return old is not None and old.key == key and old.still_on_disk(self.out / path)
+        if old is None or old.key != key or not old.still_on_disk(self.out / path):
+            return False
+        self._on_disk.add(path)
+        return True
 
     def reuse(self, path: str, key: str) -> bool:
         """Keep the file the last publish rendered from the same ``key``, if it is still there."""
         old = self.previous.get(path)
-        if old is None or old.key != key or not old.still_on_disk(self.out / path):
+        if old is None or old.key != key:
+            return False
+        if path not in self._on_disk and not old.still_on_disk(self.out / path):
             return False
         self._keep(path, old)
         self.reused += 1
@@ -227,7 +233,7 @@ def build_site(db: Database, stamp: Stamp, out: Path, options: SiteOptions | Non
     languages = [_Pages(env, writer, books, figures, stamp, lang, keys, version, traces) for lang in LANGS]
     # The sheets and the English pages are made in forked processes (``publish.apart``) while
     # this one renders the Chinese pages; the English pages' files are then counted here.
-    english = Writer(out, writer.previous)
+    english = Writer(out, writer.previous, _on_disk=writer._on_disk)
     languages[1].writer = english
 
     def render_english() -> tuple[dict[str, Entry], int, int]:
