@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import re
 import secrets
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -138,19 +139,23 @@ def payload_of(signed: str | bytes) -> dict[str, Any]:
     return value
 
 
-_last_read: tuple[object, dict[str, Any]] = (None, {})
+# Texts parsed lately, by identity (each entry holds its text, so its id is not reused while it
+# is here), the oldest dropped first: two pages of the projection runner.
+_recent: OrderedDict[int, tuple[object, dict[str, Any]]] = OrderedDict()
+_RECENT_LIMIT = 2048
 
 
 def read_payload(signed: str | bytes) -> dict[str, Any]:
     """``payload_of`` for read models, which only read it: the same stored text is parsed once
-    while every read model applies its event in turn (the text object is the same, so the
-    last result is given again). Never mutate what it returns."""
-    global _last_read
-    last = _last_read
-    if last[0] is signed:
-        return last[1]
+    while every read model applies its event in turn, or a whole page in turn (the text object
+    is the same, so the earlier result is given again). Never mutate what it returns."""
+    found = _recent.get(id(signed))
+    if found is not None and found[0] is signed:
+        return found[1]
     value = payload_of(signed)
-    _last_read = (signed, value)
+    if len(_recent) >= _RECENT_LIMIT:
+        _recent.popitem(last=False)
+    _recent[id(signed)] = (signed, value)
     return value
 
 

@@ -4,7 +4,7 @@ Each projection records its position in ``gk_tracking`` in the same transaction 
 so after a crash it resumes where the last committed batch ended, and two runners never apply
 an event twice (the transaction holds the write lock, and re-reads the position inside it).
 Notifications are pulled in pages after the position: the whole log is never in memory.
-``rebuild`` drops a projection's rows and replays from zero.
+``rebuild`` drops a projection's rows and replays from zero, a page at a time.
 """
 
 from __future__ import annotations
@@ -20,6 +20,10 @@ from ledger.application import Ledger
 from projections.sql import Database
 
 TRACKING_DDL = "CREATE TABLE IF NOT EXISTS gk_tracking (name TEXT PRIMARY KEY, position BIGINT NOT NULL)"
+REBUILD_PAGE = 1000
+
+# A page of decoded events with their positions in the log, in log order.
+Events = Sequence[tuple[DomainEventProtocol[Any], int]]
 
 
 class Projection(Protocol):
@@ -30,6 +34,12 @@ class Projection(Protocol):
 
     def create(self, cursor: Any, dialect: str) -> None: ...
     def apply(self, cursor: Any, event: DomainEventProtocol[Any], position: int) -> None: ...
+
+
+# A projection may also have ``begin(cursor)``, called at the start of each page before any
+# event of it, and ``apply_page(cursor, events)``: the page's events at once, to the same
+# rows as ``apply`` on each in turn, in fewer statements. Batched catch-ups (``rebuild``) call
+# it; a projection without it gets ``apply`` per event.
 
 
 class Runner:
@@ -57,19 +67,23 @@ class Runner:
         page: int = 1000,
         stop: int | None = None,
         progress: Callable[[int], None] | None = None,
+        batched: bool = False,
     ) -> int:
         """Apply every notification not yet applied (up to ``stop``); return how many
-        applications were made (a notification applied to three read models counts three)."""
+        applications were made (a notification applied to three read models counts three).
+
+        ``batched``: each read model takes the page at once (``apply_page``, when it has one)
+        instead of event by event: the same rows, in far fewer statements."""
         applied = 0
         while True:
-            count, pulled = self._page(page, stop)
+            count, pulled = self._page(page, stop, batched=batched)
             applied += count
             if progress and count:
                 progress(count)
             if pulled < page:
                 return applied
 
-    def _page(self, page: int, stop: int | None = None) -> tuple[int, int]:
+    def _page(self, page: int, stop: int | None = None, *, batched: bool = False) -> tuple[int, int]:
         """One page of the log, applied to every read model not yet past it, in one transaction.
 
         Read models at the same position go through the log together, so each record is read
@@ -90,12 +104,25 @@ class Runner:
                 start=min(positions[p.name] for p in behind) + 1, limit=page, stop=stop
             )
             applied = 0
-            for notification in notifications:
-                event = self.app.mapper.to_domain_event(notification)
+            if batched:
+                events = [(self.app.mapper.to_domain_event(n), n.id) for n in notifications]
                 for projection in behind:
-                    if notification.id > positions[projection.name]:
-                        projection.apply(cursor, event, notification.id)
-                        applied += 1
+                    after = positions[projection.name]
+                    mine = [e for e in events if e[1] > after] if events and events[0][1] <= after else events
+                    apply_page = getattr(projection, "apply_page", None)
+                    if apply_page is not None:
+                        apply_page(cursor, mine)
+                    else:
+                        for event, position in mine:
+                            projection.apply(cursor, event, position)
+                    applied += len(mine)
+            else:
+                for notification in notifications:
+                    event = self.app.mapper.to_domain_event(notification)
+                    for projection in behind:
+                        if notification.id > positions[projection.name]:
+                            projection.apply(cursor, event, notification.id)
+                            applied += 1
             if notifications:
                 last = notifications[-1].id
                 for projection in behind:
@@ -121,11 +148,12 @@ class Runner:
     def rebuild(self, *, progress: Callable[[int], None] | None = None) -> int:
         """Drop every read model's rows and apply the whole log again; return the applications.
 
-        On PostgreSQL the log is applied to a scratch SQLite file first (the read models' SQL is
-        the same on both) and the finished tables are loaded with ``COPY`` in one transaction:
-        replaying a million events statement by statement over the network costs a round trip
-        each, while the scratch file costs none. Readers see the old read models until the
-        new ones commit, never a half-built one.
+        The log is applied a page at a time (``batched``). On PostgreSQL it is applied to a
+        scratch SQLite file first (the read models' SQL is the same on both) and the finished
+        tables are loaded with ``COPY`` in one transaction: replaying a million events
+        statement by statement over the network costs a round trip each, while the scratch
+        file costs none. Readers see the old read models until the new ones commit, never a
+        half-built one.
         """
         if self.db.dialect == "postgresql":
             return self._rebuild_through_scratch(progress)
@@ -134,14 +162,15 @@ class Runner:
                 for table in projection.tables:
                     cursor.execute(f"DELETE FROM {table}")  # names are the projections' own
                 cursor.execute("UPDATE gk_tracking SET position = 0 WHERE name = ?", (projection.name,))
-        return self.catch_up(progress=progress)
+        return self.catch_up(page=REBUILD_PAGE, progress=progress, batched=True)
 
     def _rebuild_through_scratch(self, progress: Callable[[int], None] | None) -> int:
         with tempfile.TemporaryDirectory(prefix="gongkai-rebuild-") as folder:
             scratch = Database(f"sqlite:///{Path(folder) / 'read-models.db'}")
             try:
                 scratch.tune_for_scratch()
-                applied = Runner(self.app, scratch, self.projections).catch_up(progress=progress)
+                runner = Runner(self.app, scratch, self.projections)
+                applied = runner.catch_up(page=REBUILD_PAGE, progress=progress, batched=True)
                 with scratch.read() as source, self.db.transaction() as target:
                     self._lock(target)
                     for projection in self.projections:

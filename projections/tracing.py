@@ -56,6 +56,8 @@ from eventsourcing.domain import DomainEventProtocol
 
 from ledger.commands import goods_lines, read_payload, stock_key
 from ledger.fields import Fields
+from projections.pending_rows import PendingRows
+from projections.runner import Events
 
 MONEY = ""  # the measure of money (fen); a goods measure is its store bucket key
 INFLOWS = ("donation.receive", "appropriation.receive", "goods.receive")
@@ -64,6 +66,7 @@ OUTFLOWS = {"disbursement.make": "disbursement", "goods.issue": "goods_issue"}
 USES = ("disbursement", "goods_issue", "substitution")  # what a source's amount went to
 _CHINA = timezone(timedelta(hours=8))
 _PAGE = 32
+_FIRST_PAGE = 4
 
 Part = tuple[str, str, int]  # (source, measure, amount)
 
@@ -100,15 +103,24 @@ class TracingProjection:
         cursor.execute("CREATE INDEX IF NOT EXISTS gk_trace_lots_by_source ON gk_trace_lots (source)")
 
     def apply(self, cursor: Any, event: DomainEventProtocol[Any], position: int) -> None:
-        signed = getattr(event, "signed", None)
-        if signed is None:  # pragma: no cover - every ledger event is signed
-            return
-        payload = read_payload(signed)
-        if payload["targets"][0] != str(event.originator_id):
-            return  # a command is traced once, on the event of its first aggregate
-        cmd = payload["cmd"]
-        if cmd in INFLOWS or cmd in INTERNAL or cmd in OUTFLOWS or cmd == "correction.record":
-            _Step(cursor, position, event.originator_version, payload).run()
+        self.apply_page(cursor, [(event, position)])
+
+    def apply_page(self, cursor: Any, events: Events) -> None:
+        """The page's commands in turn; their trace rows in one statement, written before any
+        read of them (a correction's) and at the page's end. Lots are written as they change."""
+        pending = PendingRows(cursor)
+        for event, position in events:
+            signed = getattr(event, "signed", None)
+            if signed is None:  # pragma: no cover - every ledger event is signed
+                continue
+            payload = read_payload(signed)
+            cmd = payload["cmd"]
+            if not (cmd in INFLOWS or cmd in INTERNAL or cmd in OUTFLOWS or cmd == "correction.record"):
+                continue
+            if payload["targets"][0] != str(event.originator_id):
+                continue  # a command is traced once, on the event of its first aggregate
+            _Step(cursor, pending, position, event.originator_version, payload).run()
+        pending.flush()
 
 
 def source_ref(cmd: str, body: dict[str, Any], version: int) -> str:
@@ -141,8 +153,11 @@ def _internal(cmd: str, body: dict[str, Any]) -> tuple[str, str, str, str, int]:
 class _Step:
     """One command's effect on the lots and the trace rows (all within the runner's transaction)."""
 
-    def __init__(self, cursor: Any, position: int, version: int, payload: dict[str, Any]) -> None:
+    def __init__(
+        self, cursor: Any, pending: PendingRows, position: int, version: int, payload: dict[str, Any]
+    ) -> None:
         self.c = cursor
+        self.pending = pending
         self.position = position
         self.version = version
         self.payload = payload
@@ -292,9 +307,11 @@ class _Step:
 
     def _lots(self, account: str, bucket: str, *, newest: bool, source: str | None = None
               ) -> Iterator[tuple[int, str, str, int]]:  # fmt: skip
-        """The bucket's lots in queue order (or newest first), fetched a page at a time."""
+        """The bucket's lots in queue order (or newest first), fetched a page at a time: a short
+        first page, as most draws take from the first lot or two."""
         order, after = ("DESC", "<") if newest else ("ASC", ">")
         last: int | None = None
+        limit = _FIRST_PAGE
         while True:
             sql = ("SELECT seq, source, measure, remaining FROM gk_trace_lots "
                    "WHERE account = ? AND bucket = ?")  # fmt: skip
@@ -305,12 +322,13 @@ class _Step:
             if last is not None:
                 sql += f" AND seq {after} ?"
                 params.append(last)
-            self.c.execute(f"{sql} ORDER BY seq {order} LIMIT {_PAGE}", params)
+            self.c.execute(f"{sql} ORDER BY seq {order} LIMIT {limit}", params)
             rows = [(int(r[0]), str(r[1]), str(r[2]), int(r[3])) for r in self.c.fetchall()]
             yield from rows
-            if len(rows) < _PAGE:
+            if len(rows) < limit:
                 return
             last = rows[-1][0]
+            limit = _PAGE
 
     def _take(self, account: str, bucket: str, amount: int, *, newest: bool,
               source: str | None = None) -> list[Part]:  # fmt: skip
@@ -395,6 +413,7 @@ class _Step:
 
     def _rows_of(self, move: str | None) -> list[tuple[str, str, int, str, str, dict[str, Any]]]:
         """The original rows of a movement: (source, measure, amount, from, day, detail)."""
+        self.pending.flush()
         self.c.execute(
             "SELECT source, measure, amount, from_account, day, detail FROM gk_trace "
             "WHERE move = ? AND corrects IS NULL ORDER BY position, seq",
@@ -412,7 +431,7 @@ class _Step:
         details = {k: v for k, v in (detail or {}).items() if k != "note"}
         if self.note is not None:
             details["note"] = self.note
-        self.c.execute(
+        self.pending.add(
             "INSERT INTO gk_trace (position, seq, source, kind, measure, amount, from_account, "
             "to_account, day, move, corrects, counterpart, detail) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -460,5 +479,8 @@ def _day(at: str) -> str:
     return datetime.fromisoformat(at).astimezone(_CHINA).date().isoformat()
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True)  # as json.dumps(...), built once
+
+
 def _dumps(value: object) -> str:
-    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return _ENCODER.encode(value)
