@@ -13,6 +13,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
+from pathlib import Path
 from typing import Any, Protocol
 
 import psycopg
@@ -95,6 +96,22 @@ class Database:
         if self.dialect == "sqlite":
             self._sqlite.execute("PRAGMA journal_mode = OFF")
             self._sqlite.execute("PRAGMA synchronous = OFF")
+
+    @contextmanager
+    def attached(self, files: Sequence[tuple[Path, str]]) -> Iterator[None]:
+        """SQLite: other database files attached as these schemas meanwhile (``ATTACH`` cannot
+        run inside a transaction, so this wraps one); schema names are the caller's own."""
+        if self.dialect != "sqlite":
+            raise ValueError("only a SQLite database can attach files")
+        done: list[str] = []
+        try:
+            for path, schema in files:
+                self._sqlite.execute(f"ATTACH DATABASE ? AS {schema}", (str(path),))
+                done.append(schema)
+            yield
+        finally:
+            for schema in done:
+                self._sqlite.execute(f"DETACH DATABASE {schema}")
 
     def close(self) -> None:
         if self.dialect == "sqlite":

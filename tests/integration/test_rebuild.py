@@ -1,6 +1,7 @@
 """Rebuilding the read models, on both backends: a page applied at once (``apply_page``) writes
-the same rows as its events applied one by one, and a rebuild equals the read models kept up
-to date as the log grew."""
+the same rows as its events applied one by one, a rebuild split between two processes equals
+the read models kept up to date as the log grew, and a rebuild that fails anywhere, in this
+process or in the other one, leaves the old read models and their positions as they were."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from projections.flows import FlowsProjection
 from projections.log_clock import LogClockProjection
 from projections.merkle_log import MerkleProjection
 from projections.recipients import RecipientsProjection
-from projections.runner import Projection, Runner
+from projections.runner import Events, Projection, Runner
 from projections.sql import Database
 from projections.store import database_env
 from projections.tracing import TracingProjection
@@ -109,8 +110,40 @@ def test_pages_applied_at_once_write_the_rows_of_events_applied_one_by_one(year:
     assert snapshot(year.db, projections) == year.incremental
 
 
-def test_a_rebuild_equals_the_read_models_kept_as_the_log_grew(year: Year) -> None:
+def test_a_rebuild_in_two_processes_equals_the_read_models_kept_as_the_log_grew(year: Year) -> None:
     projections = every_read_model()
-    applied = Runner(year.app, year.db, projections).rebuild()
+    runner = Runner(year.app, year.db, projections)
+    assert len(runner._groups()) == 2, "the rebuild would not use a second process"
+    applied = runner.rebuild()
     assert snapshot(year.db, projections) == year.incremental
     assert applied == len(projections) * len(year.incremental["gk_merkle_leaves"])  # one per event
+
+
+# --- failures ------------------------------------------------------------------------------
+
+
+class BrokenFlows(FlowsProjection):
+    """Flows whose rebuild fails half-way through the log (on purpose); module-level, so the
+    child process that rebuilds it can import it."""
+
+    rebuild_cost = 1
+
+    def apply_page(self, cursor: Any, events: Events) -> None:
+        super().apply_page(cursor, events)
+        if any(position > 3000 for _, position in events):
+            raise RuntimeError("the disk filled up")
+
+
+@pytest.mark.parametrize("where", ["this process", "the other process"])
+def test_a_rebuild_that_fails_in_either_process_leaves_the_old_read_models(year: Year, where: str) -> None:
+    # The costlier group is rebuilt here, the other one in the child process.
+    broken: list[Projection] = [BrokenFlows(), BalancesProjection()]
+    if where == "the other process":
+        broken = [TracingProjection(), BrokenFlows()]
+    runner = Runner(year.app, year.db, broken)
+    group = runner._groups()[0 if where == "this process" else 1]
+    assert [p.name for p in group] == ["flows"]
+    before = snapshot(year.db, broken)
+    with pytest.raises(RuntimeError, match="the disk filled up"):
+        runner.rebuild()
+    assert snapshot(year.db, broken) == before
