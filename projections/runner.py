@@ -44,7 +44,9 @@ class Projection(Protocol):
 # event of it, and ``apply_page(cursor, events)``: the page's events at once, to the same
 # rows as ``apply`` on each in turn, in fewer statements. Batched catch-ups (``rebuild``) call
 # it; a projection without it gets ``apply`` per event. And ``rebuild_cost``: its share of a
-# rebuild's work (default 1), by which ``rebuild`` splits the projections between processes.
+# rebuild's work, by which ``rebuild`` splits the projections between processes (measured in
+# tenths of a second per 100,000 events of the demo year; default 1, a read model that does
+# next to nothing).
 
 
 class Runner:

@@ -137,7 +137,7 @@ class BrokenFlows(FlowsProjection):
 @pytest.mark.parametrize("where", ["this process", "the other process"])
 def test_a_rebuild_that_fails_in_either_process_leaves_the_old_read_models(year: Year, where: str) -> None:
     # The costlier group is rebuilt here, the other one in the child process.
-    broken: list[Projection] = [BrokenFlows(), BalancesProjection()]
+    broken: list[Projection] = [BrokenFlows(), DisclosureProjection()]
     if where == "the other process":
         broken = [TracingProjection(), BrokenFlows()]
     runner = Runner(year.app, year.db, broken)
