@@ -220,7 +220,7 @@ class Runner:
                                     target.execute(f"DELETE FROM {table}")  # names are the projections' own
                                     source.execute(f"SELECT * FROM {table}")
                                     columns = [column[0] for column in source.description]
-                                    target.copy_rows(table, columns, iter(source.fetchone, None))
+                                    target.copy_rows(table, columns, source)  # row by row, as read
                                 _set_position(target, projection, source)
                 return
             files = [(path, schema) for (path, _), schema in zip(built, schemas, strict=True)]
