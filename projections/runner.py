@@ -165,7 +165,9 @@ class Runner:
         rebuild is whole or nothing: readers see the old read models until the new ones
         commit, never a half-built one, and a failure anywhere (in either process) leaves the
         old ones as they were. An in-memory ledger (or a single read model) is rebuilt in this
-        process alone, the same way.
+        process alone, the same way. The child process is started with ``spawn``, which imports
+        the main module again: a script that calls ``rebuild`` needs its
+        ``if __name__ == "__main__":`` guard (the CLI and ``python -m benchmarks`` have one).
         """
         stop = self.app.recorder.max_notification_id() or 0
         groups = self._groups()
