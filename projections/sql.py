@@ -47,11 +47,19 @@ class _PgCursor:
         self._cursor.executemany(sql.replace("?", "%s"), rows)
 
     def copy_rows(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
-        """Load rows with ``COPY ... FROM STDIN`` (text format: the server parses each value by
-        its column's type); names are the read models' own, never input. Returns the count."""
+        """Load rows with ``COPY ... FROM STDIN`` in binary format, each value sent as its
+        column's type (read from the catalogue), which the server need not parse; names are
+        the read models' own, never input. Returns the count."""
+        self._cursor.execute(
+            "SELECT column_name, udt_name FROM information_schema.columns "
+            "WHERE table_schema = current_schema() AND table_name = %s",
+            [table],
+        )
+        types = {str(name): str(kind) for name, kind in self._cursor.fetchall()}
         count = 0
-        statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+        statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)"
         with self._cursor.copy(statement) as copy:
+            copy.set_types([types[column] for column in columns])
             for row in rows:
                 copy.write_row(row)
                 count += 1
