@@ -15,16 +15,34 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from ledger.catalogue import AREAS, CATEGORIES, DEPARTMENTS, area_of
-from ledger.commands import Deltas, payload_of, spec_of
+from ledger.commands import Deltas, read_payload, spec_of
 from ledger.errors import CorrectionError, InsufficientBalance
 from ledger.fields import Fields
 from ledger.money import format_yuan
 
 
 def deltas_for(payload: dict[str, Any], aggregate_id: UUID) -> Deltas:
-    """This aggregate's share of a signed command's effect on balances."""
-    index = payload["targets"].index(str(aggregate_id))
-    deltas: Deltas = spec_of(payload["cmd"]).deltas(Fields(payload["body"]))[index]
+    """This aggregate's share of a signed command's effect on balances (never mutate it)."""
+    index: int = payload["targets"].index(str(aggregate_id))
+    return command_deltas(payload)[index]
+
+
+_last_deltas: tuple[object, list[Deltas]] = (None, [])
+
+
+def command_deltas(payload: dict[str, Any]) -> list[Deltas]:
+    """Every target's share of a signed command's effect on balances, in target order.
+
+    The guards, then each aggregate of the command, ask for the same payload object in turn
+    (``read_payload`` hands out one per text): its deltas are worked out once. The payload
+    itself is compared, never its value, and payloads are never mutated. Never mutate the
+    result either."""
+    global _last_deltas
+    last = _last_deltas
+    if last[0] is payload:
+        return last[1]
+    deltas = spec_of(payload["cmd"]).deltas(Fields(payload["body"]))
+    _last_deltas = (payload, deltas)
     return deltas
 
 
@@ -35,10 +53,10 @@ class Account(Aggregate):
 
     @staticmethod
     def create_id(signed: str) -> UUID:
-        return UUID(payload_of(signed)["targets"][0])
+        return UUID(read_payload(signed)["targets"][0])
 
     def _open(self, signed: str) -> dict[str, Any]:
-        body: dict[str, Any] = payload_of(signed)["body"]
+        body: dict[str, Any] = read_payload(signed)["body"]
         self.code: str = body["code"]
         self.name: str = body["name"]
         self.department: str = body["department"]
@@ -47,7 +65,7 @@ class Account(Aggregate):
         return body
 
     def _move(self, signed: str) -> None:
-        payload = payload_of(signed)
+        payload = read_payload(signed)
         for bucket, change in deltas_for(payload, self.id).items():
             self.balances[bucket] = self.balances.get(bucket, 0) + change
             if self.balances[bucket] == 0:

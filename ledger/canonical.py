@@ -37,25 +37,37 @@ def canonical(value: Any) -> bytes:
 
 def parse(data: bytes | str) -> Any:
     """Parse signed bytes; reject duplicate keys (JCS output never has them)."""
-
-    def no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-        obj: dict[str, Any] = {}
-        for key, val in pairs:
-            if key in obj:
-                raise MalformedCommand(f"duplicate key {key!r} in signed command")
-            obj[key] = val
-        return obj
-
     try:
+        if isinstance(data, str) and not data.startswith("\ufeff"):
+            # What ``json.loads`` does with such text, without building a decoder every time.
+            return _DECODER.decode(data)
         return json.loads(
-            data, object_pairs_hook=no_duplicates, parse_float=_no_float, parse_constant=_no_float
+            data, object_pairs_hook=_no_duplicates, parse_float=_no_float, parse_constant=_no_float
         )
     except (ValueError, UnicodeDecodeError) as exc:
         raise MalformedCommand(f"signed command is not valid JSON: {exc}") from exc
 
 
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # Runs for every object of every command: built in C, and looked at key by key only when
+    # a key came twice (to name the first one repeated).
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise MalformedCommand(f"duplicate key {key!r} in signed command")
+            seen.add(key)
+    return obj
+
+
 def _no_float(text: str) -> Any:
     raise MalformedCommand(f"numbers must be integers, got {text}")
+
+
+_DECODER = json.JSONDecoder(
+    object_pairs_hook=_no_duplicates, parse_float=_no_float, parse_constant=_no_float
+)
 
 
 def _check(value: Any, path: str) -> bool:

@@ -22,6 +22,7 @@ a program has one bucket "", a store's bucket is (item, grade, unit, purpose) as
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import secrets
@@ -29,6 +30,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any, TypedDict, Unpack
 from uuid import UUID
 
@@ -75,12 +77,29 @@ class Command:
     targets: tuple[UUID, ...]
     body: dict[str, Any]
     sealed: str | None  # the digest of the sealed part, as signed
+    # The signed bytes as text, what its events store, and their parse (``read_payload``
+    # answers with it for that text; never mutate it).
+    text: str
+    payload: dict[str, Any]
     # The sealed part itself, when the command came with it (never when replayed from the log).
     sealed_part: SealedPart | None = None
 
+    def event_args(self) -> dict[str, str]:
+        """What every event of this command records: the signed text, signature and key id."""
+        return {
+            "signed": self.text,
+            "sig": base64.b64encode(self.envelope.signature).decode(),
+            "key_id": self.envelope.key_id,
+        }
+
     @classmethod
     def parse(cls, envelope: SignedCommand) -> Command:
-        data = Fields(parse(envelope.signed), "command")
+        try:
+            text = envelope.signed.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise MalformedCommand(f"signed command is not valid JSON: {exc}") from exc
+        payload = parse(text)
+        data = Fields(payload, "command")
         data.only("v", "log", "cmd", "by", "at", "nonce", "idem", "targets", "body", "sealed")
         if data.data.get("v") != PAYLOAD_VERSION:
             raise MalformedCommand(f"command.v must be {PAYLOAD_VERSION}")
@@ -96,7 +115,7 @@ class Command:
         if not isinstance(raw_targets, list) or not raw_targets:
             raise MalformedCommand("command.targets must be a non-empty list of aggregate ids")
         try:
-            targets = tuple(UUID(str(t)) for t in raw_targets)
+            targets = tuple(_uuid(str(t)) for t in raw_targets)
         except ValueError as exc:
             raise MalformedCommand("command.targets must be UUIDs") from exc
         by = data.text("by", max_len=64)
@@ -117,7 +136,7 @@ class Command:
                     "the sealed part does not match the digest the official signed (command.sealed)"
                 )
             sealed_part = SealedPart.parse(envelope.sealed)
-        return cls(
+        command = cls(
             envelope=envelope,
             log=data.text("log", max_len=80),
             cmd=cmd,
@@ -128,8 +147,13 @@ class Command:
             targets=targets,
             body=Fields(data.data.get("body"), "body").data,
             sealed=sealed,
+            text=text,
+            payload=payload,
             sealed_part=sealed_part,
         )
+        # Its events carry ``text`` and read their payload from it, one by one: parsed once.
+        _remember(text, payload)
+        return command
 
 
 def payload_of(signed: str | bytes) -> dict[str, Any]:
@@ -139,16 +163,34 @@ def payload_of(signed: str | bytes) -> dict[str, Any]:
     return value
 
 
+@lru_cache(maxsize=4_096)  # a town's funds, programs and stores are named again and again
+def _uuid(text: str) -> UUID:
+    return UUID(text)
+
+
 # Texts parsed lately, by identity (each entry holds its text, so its id is not reused while it
-# is here), the oldest dropped first: two pages of the projection runner.
+# is here), the oldest dropped first: two pages of the projection runner. And the payload of
+# the command last parsed (kept apart: loading an aggregate between parsing a command and
+# applying its events reads other payloads).
 _recent: OrderedDict[int, tuple[object, dict[str, Any]]] = OrderedDict()
 _RECENT_LIMIT = 2048
+_last_parsed: tuple[object, dict[str, Any]] = (None, {})
+
+
+def _remember(text: str, payload: dict[str, Any]) -> None:
+    global _last_parsed
+    _last_parsed = (text, payload)
 
 
 def read_payload(signed: str | bytes) -> dict[str, Any]:
-    """``payload_of`` for read models, which only read it: the same stored text is parsed once
-    while every read model applies its event in turn, or a whole page in turn (the text object
-    is the same, so the earlier result is given again). Never mutate what it returns."""
+    """``payload_of`` for read models and aggregates, which only read it: the same text object
+    is parsed once while every read model applies its event (or a whole page) in turn, or every
+    aggregate of a command its event (an earlier result is given again, or the parse of the
+    command whose text it is: the object itself is compared, never its value). Never mutate
+    what it returns."""
+    parsed = _last_parsed
+    if parsed[0] is signed:
+        return parsed[1]
     found = _recent.get(id(signed))
     if found is not None and found[0] is signed:
         return found[1]
@@ -528,6 +570,9 @@ _spec(
 )
 
 
+_PERIOD = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
+
+
 def _v_disbursement(b: Fields) -> None:
     b.only("program", "amount", "date", "period", "recipient", "village", "protected")
     b.code("program")
@@ -535,7 +580,7 @@ def _v_disbursement(b: Fields) -> None:
     b.day("date")
     period = b.opt_text("period", max_len=7)
     if period is not None and (
-        not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", period) or period < "1900"
+        not _PERIOD.fullmatch(period) or period < "1900"
     ):
         raise MalformedCommand(f"body.period {period!r} is not a month YYYY-MM")
     if b.flag("protected"):

@@ -10,7 +10,6 @@ triggered, so a refused command changes nothing.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 
 from ledger import ids, privacy
-from ledger.accounts import Account, Fund, Program, Store, deltas_for
+from ledger.accounts import Account, Fund, Program, Store, command_deltas, deltas_for
 from ledger.batch import verify_command
 from ledger.canonical import canonical
 from ledger.catalogue import CATEGORIES, DEPARTMENTS, Role
@@ -113,8 +112,14 @@ class Unit:
         self.touched: dict[UUID, Aggregate] = {}
         self.created: set[UUID] = set()
         self.events: list[Any] = []
-        self.journal_entries: list[tuple[str, str]] = []
-        self.seen: dict[str, str] = {}
+        # The first result under each idempotency key this unit decided, in order.
+        self.seen: dict[str, CommandResult] = {}
+
+    @property
+    def journal_entries(self) -> list[tuple[str, str]]:
+        """(idempotency key, first result as JSON) to save with the events; encoded only when
+        saved (the auditor's replay never saves)."""
+        return [(idem, result.to_json()) for idem, result in self.seen.items()]
 
     # --- loading ---------------------------------------------------------------------
 
@@ -206,9 +211,7 @@ class Unit:
             # On replay nothing compares it (the log keeps no first results): not worth encoding.
             digest="" if self.replay else command_digest(command),
         )
-        stored = result.to_json()
-        self.journal_entries.append((command.idem, stored))
-        self.seen[command.idem] = stored
+        self.seen[command.idem] = result
         return result
 
     def prior(self, command: Command) -> CommandResult | None:
@@ -217,7 +220,8 @@ class Unit:
         A retry (the same command type and body, even re-signed) gets the first result; the
         key reused for a different command is refused, never silently answered.
         """
-        found = self.seen.get(command.idem) or self.backing.find_command(command.idem)
+        first = self.seen.get(command.idem)
+        found = first.to_json() if first is not None else self.backing.find_command(command.idem)
         if found is None:
             return None
         result = CommandResult.from_json(found, duplicate=True)
@@ -243,7 +247,7 @@ class Unit:
         if command.log != body["jurisdiction"]:
             raise MalformedCommand("command.log must name the jurisdiction being founded")
         verify_command(key, command.envelope.signature, command.envelope.signed)
-        return [Registry(**_event_args(command))]
+        return [Registry(**command.event_args())]
 
     def _authenticate(self, command: Command, registry: Registry) -> Official:
         if command.log != registry.jurisdiction:
@@ -270,7 +274,7 @@ class Unit:
         if own is not None:
             changed: list[Aggregate] = own(self, command, official, registry)
             return changed
-        args = _event_args(command)
+        args = command.event_args()
         body = command.body
         if command.cmd == "official.enrol":
             key = PublicKey.from_b64(body["public_key"])
@@ -320,11 +324,11 @@ class Unit:
             else:
                 loaded.append(self.get(target, kind, label, field))
         self._rules(command.cmd, command.body, loaded, official, registry)
-        deltas = spec_of(command.cmd).deltas(Fields(command.body))
+        deltas = command_deltas(command.payload)
         for account, change in zip(loaded, deltas, strict=True):
             if account is not None:
                 account.check_deltas(change)
-        args = _event_args(command)
+        args = command.event_args()
         out: list[Aggregate] = []
         for index, ((kind, method), account) in enumerate(zip(plan, loaded, strict=True)):
             if index in reopened:
@@ -374,11 +378,10 @@ class Unit:
         holder.check_not_corrected(version)
         accounts: list[Account | None] = [a if isinstance(a, Account) else None for a in loaded]
         self._rules(original["cmd"], replacement or original["body"], accounts, official, registry)
-        payload = payload_of(command.envelope.signed)
         for aggregate in loaded:
             if isinstance(aggregate, Account):
-                aggregate.check_deltas(deltas_for(payload, aggregate.id))
-        args = _event_args(command)
+                aggregate.check_deltas(deltas_for(command.payload, aggregate.id))
+        args = command.event_args()
         for aggregate in loaded:
             aggregate.corrected_by(**args)
         return loaded
@@ -474,14 +477,6 @@ class Unit:
                     f"{approver.name} is {approver.role.value}",
                     field="approved_by",
                 )
-
-
-def _event_args(command: Command) -> dict[str, str]:
-    return {
-        "signed": command.envelope.signed.decode("utf-8"),
-        "sig": base64.b64encode(command.envelope.signature).decode(),
-        "key_id": command.envelope.key_id,
-    }
 
 
 def _labels(cmd: str, body: dict[str, Any]) -> list[tuple[str, str]]:

@@ -39,7 +39,7 @@ from ledger.catalogue import (
     INFO_KINDS,
     Role,
 )
-from ledger.commands import Command, payload_of, register
+from ledger.commands import Command, read_payload, register
 from ledger.errors import (
     AlreadyExists,
     MalformedCommand,
@@ -66,11 +66,11 @@ REPORTS = {"flows", "recipients", "goods", "trace"}
 class Obligation(Aggregate):
     @staticmethod
     def create_id(signed: str) -> UUID:
-        return UUID(payload_of(signed)["targets"][0])
+        return UUID(read_payload(signed)["targets"][0])
 
     @event("Opened")
     def __init__(self, signed: str, sig: str, key_id: str) -> None:
-        body = payload_of(signed)["body"]
+        body = read_payload(signed)["body"]
         self.obligation_no: str = body["obligation_no"]
         self.department: str = body["department"]
         self.due: str = body["due"]
@@ -79,11 +79,11 @@ class Obligation(Aggregate):
 class Disclosure(Aggregate):
     @staticmethod
     def create_id(signed: str) -> UUID:
-        return UUID(payload_of(signed)["targets"][0])
+        return UUID(read_payload(signed)["targets"][0])
 
     @event("Drafted")
     def __init__(self, signed: str, sig: str, key_id: str) -> None:
-        body = payload_of(signed)["body"]
+        body = read_payload(signed)["body"]
         self.item_no: str = body["item_no"]
         self.department: str = body["department"]
         self.posting: bool = bool(body.get("posting"))
@@ -107,7 +107,7 @@ class Disclosure(Aggregate):
     @event("Posted")
     def posted(self, signed: str, sig: str, key_id: str) -> None:
         self.status = "posted"
-        self.posting_ends = payload_of(signed)["body"]["posting_ends"]
+        self.posting_ends = read_payload(signed)["body"]["posting_ends"]
 
     @event("Approved")
     def approved(self, signed: str, sig: str, key_id: str) -> None:
@@ -118,7 +118,7 @@ class Disclosure(Aggregate):
     def published(self, signed: str, sig: str, key_id: str) -> None:
         if self.status != "filed":
             self.status = "published"
-        for channel in payload_of(signed)["body"]["channels"]:
+        for channel in read_payload(signed)["body"]["channels"]:
             if channel not in self.channels:
                 self.channels.append(channel)
 
@@ -136,12 +136,12 @@ class Disclosure(Aggregate):
 
     @event("FeedbackReceived")
     def feedback_received(self, signed: str, sig: str, key_id: str) -> None:
-        body = payload_of(signed)["body"]
+        body = read_payload(signed)["body"]
         self.feedback[body["feedback_no"]] = {"kind": body["kind"], "answered": False}
 
     @event("FeedbackAnswered")
     def feedback_answered(self, signed: str, sig: str, key_id: str) -> None:
-        self.feedback[payload_of(signed)["body"]["feedback_no"]]["answered"] = True
+        self.feedback[read_payload(signed)["body"]["feedback_no"]]["answered"] = True
 
     def pending_objections(self) -> list[str]:
         return sorted(
@@ -263,13 +263,6 @@ def _v_step(*extra: str) -> Any:
 # --- deciding ----------------------------------------------------------------------------------
 
 
-def _args(command: Command) -> dict[str, str]:
-    return {
-        "signed": command.envelope.signed.decode("utf-8"),
-        "sig": base64.b64encode(command.envelope.signature).decode(),
-        "key_id": command.envelope.key_id,
-    }
-
 
 def _own_department(official: Official, department: str) -> None:
     if official.role in (Role.RECORDER, Role.DEPARTMENT_HEAD) and official.department != department:
@@ -308,7 +301,7 @@ def _decide_obligation(unit: Unit, command: Command, official: Official, registr
         )
     if unit.exists(command.targets[0]):
         raise AlreadyExists(f"obligation {body['obligation_no']} is already open", field="obligation_no")
-    return [Obligation(**_args(command))]
+    return [Obligation(**command.event_args())]
 
 
 def _decide_draft(unit: Unit, command: Command, official: Official, registry: Registry) -> list[Aggregate]:
@@ -319,14 +312,14 @@ def _decide_draft(unit: Unit, command: Command, official: Official, registry: Re
     for number in body.get("obligations", []):
         if not unit.exists(ids.obligation_id(registry.jurisdiction, number)):
             raise NotFound(f"unknown obligation {number!r}", field="obligations")
-    return [Disclosure(**_args(command))]
+    return [Disclosure(**command.event_args())]
 
 
 def _decide_step(unit: Unit, command: Command, official: Official, registry: Registry) -> list[Aggregate]:
     item = _load(unit, command)
     body = command.body
     cmd = command.cmd
-    args = _args(command)
+    args = command.event_args()
     if cmd == "disclosure.submit":
         _own_department(official, item.department)
         _status(item, {"drafted"}, "submitted")

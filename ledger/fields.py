@@ -41,9 +41,9 @@ class Fields:
 
     def text(self, key: str, *, max_len: int = 200) -> str:
         value = self.data.get(key)
-        if not isinstance(value, str) or not value.strip():
+        if not isinstance(value, str) or not (stripped := value.strip()):
             raise MalformedCommand(f"{self._name(key)} is required text")
-        if len(value) > max_len or value != value.strip():
+        if len(value) > max_len or value != stripped:
             raise MalformedCommand(
                 f"{self._name(key)} must be at most {max_len} characters without outer spaces"
             )
@@ -118,6 +118,6 @@ class Fields:
         return value
 
     def only(self, *allowed: str) -> None:
-        extra = sorted(set(self.data) - set(allowed))
+        extra = self.data.keys() - allowed
         if extra:
-            raise MalformedCommand(f"{self.where} has unknown field(s): {', '.join(extra)}")
+            raise MalformedCommand(f"{self.where} has unknown field(s): {', '.join(sorted(extra))}")

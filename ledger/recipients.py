@@ -28,7 +28,6 @@ village it is registered in; a protected one is paid with ``protected: true`` an
 
 from __future__ import annotations
 
-import base64
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
@@ -36,7 +35,7 @@ from eventsourcing.domain import Aggregate, event
 
 from ledger import ids
 from ledger.catalogue import DEPARTMENTS, Role
-from ledger.commands import Command, payload_of, register
+from ledger.commands import Command, read_payload, register
 from ledger.errors import AlreadyExists, MalformedCommand, NotFound, RecipientError, WrongDepartment
 from ledger.fields import Fields
 
@@ -50,11 +49,11 @@ class Recipient(Aggregate):
 
     @staticmethod
     def create_id(signed: str) -> UUID:
-        return UUID(payload_of(signed)["targets"][0])
+        return UUID(read_payload(signed)["targets"][0])
 
     @event("Registered")
     def __init__(self, signed: str, sig: str, key_id: str) -> None:
-        body = payload_of(signed)["body"]
+        body = read_payload(signed)["body"]
         self.program: str = body["program"]
         self.protected: bool = bool(body.get("protected"))
         self.pseudonym: str | None = body.get("pseudonym")  # never known for a protected one
@@ -123,13 +122,6 @@ def erase_body(jurisdiction: str, pseudonym: str, reason: str) -> dict[str, Any]
 # --- deciding ---------------------------------------------------------------------------------
 
 
-def _args(command: Command) -> dict[str, str]:
-    return {
-        "signed": command.envelope.signed.decode("utf-8"),
-        "sig": base64.b64encode(command.envelope.signature).decode(),
-        "key_id": command.envelope.key_id,
-    }
-
 
 def _who(body: dict[str, Any]) -> str:
     return f"recipient {body['pseudonym']}" if body.get("pseudonym") else "this protected recipient"
@@ -151,7 +143,7 @@ def _decide_register(
     if unit.exists(command.targets[0]):
         raise AlreadyExists(f"{_who(body)} is already registered",
                             field="ref" if body.get("protected") else "pseudonym")  # fmt: skip
-    return [Recipient(**_args(command))]
+    return [Recipient(**command.event_args())]
 
 
 def _decide_erase(
@@ -162,7 +154,7 @@ def _decide_erase(
         raise NotFound("no recipient is registered under this reference", field="ref")
     if recipient.erased:
         raise AlreadyExists("this recipient's personal data is already erased", field="ref")
-    recipient.erased_by(**_args(command))
+    recipient.erased_by(**command.event_args())
     return [recipient]
 
 

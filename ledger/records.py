@@ -11,17 +11,17 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from ledger.commands import payload_of
+from ledger.commands import read_payload
 from ledger.errors import CorrectionError
 
 
 class Record(Aggregate):
     @staticmethod
     def create_id(signed: str) -> UUID:
-        return UUID(payload_of(signed)["targets"][0])
+        return UUID(read_payload(signed)["targets"][0])
 
     def _start(self, signed: str) -> None:
-        payload = payload_of(signed)
+        payload = read_payload(signed)
         self.cmd: str = payload["cmd"]
         self.corrected: dict[str, str] = {}
         # A record reversed by a correction (without replacement) may be recorded anew under
@@ -29,7 +29,7 @@ class Record(Aggregate):
         self.reversed = False
 
     def _correct(self, signed: str) -> None:
-        payload = payload_of(signed)
+        payload = read_payload(signed)
         ref = payload["body"]["corrects"]
         self.corrected[f"{ref['aggregate']}:{ref['version']}"] = payload["nonce"]
         if ref["aggregate"] == str(self.id) and payload["body"].get("replacement") is None:

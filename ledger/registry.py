@@ -8,6 +8,7 @@ as it stood at any point of the log can be rebuilt by replaying it to that point
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 from uuid import UUID
 
@@ -15,7 +16,7 @@ from eventsourcing.domain import Aggregate, event
 
 from ledger import ids
 from ledger.catalogue import Role
-from ledger.commands import payload_of
+from ledger.commands import read_payload
 from ledger.errors import RevokedKey, UnknownKey
 from ledger.keys import PublicKey
 
@@ -37,7 +38,7 @@ class Registry(Aggregate):
 
     @event("Founded")
     def __init__(self, signed: str, sig: str, key_id: str) -> None:
-        body = payload_of(signed)["body"]
+        body = read_payload(signed)["body"]
         self.jurisdiction: str = body["jurisdiction"]
         self.officials: dict[str, dict[str, Any]] = {}
         self._enrol(body["administrator"])
@@ -54,32 +55,26 @@ class Registry(Aggregate):
 
     @event("OfficialEnrolled")
     def enrolled(self, signed: str, sig: str, key_id: str) -> None:
-        self._enrol(payload_of(signed)["body"])
+        self._enrol(read_payload(signed)["body"])
 
     @event("RoleChanged")
     def role_changed(self, signed: str, sig: str, key_id: str) -> None:
-        body = payload_of(signed)["body"]
+        body = read_payload(signed)["body"]
         official = self.officials[body["key_id"]]
         official["role"] = body["role"]
         official["department"] = body["department"]
 
     @event("OfficialRevoked")
     def revoked(self, signed: str, sig: str, key_id: str) -> None:
-        payload = payload_of(signed)
+        payload = read_payload(signed)
         self.officials[payload["body"]["key_id"]]["revoked_at"] = payload["at"]
 
     def find(self, key_id: str) -> Official | None:
         data = self.officials.get(key_id)
         if data is None:
             return None
-        return Official(
-            key_id=key_id,
-            name=data["name"],
-            role=Role(data["role"]),
-            department=data["department"],
-            public_key=PublicKey.from_b64(data["public_key"]),
-            revoked_at=data["revoked_at"],
-        )
+        return _official(key_id, data["name"], data["role"], data["department"],
+                         data["public_key"], data["revoked_at"])  # fmt: skip
 
     def official(self, key_id: str) -> Official:
         """The enrolled, unrevoked official with this key, or ``UnknownKey``/``RevokedKey``."""
@@ -92,3 +87,20 @@ class Registry(Aggregate):
 
     def all(self) -> list[Official]:
         return [o for k in sorted(self.officials) if (o := self.find(k)) is not None]
+
+
+# Every command looks its signer up twice; an ``Official`` is immutable and a function of what
+# the registry holds for the key, so the same holdings give the same object (a change of role,
+# department or revocation holds other values, so it is never answered from here).
+@lru_cache(maxsize=1_024)
+def _official(
+    key_id: str, name: str, role: str, department: str, public_key: str, revoked_at: str | None
+) -> Official:
+    return Official(
+        key_id=key_id,
+        name=name,
+        role=Role(role),
+        department=department,
+        public_key=PublicKey.from_b64(public_key),
+        revoked_at=revoked_at,
+    )

@@ -21,6 +21,7 @@ donation), never by the number of events.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -35,8 +36,7 @@ from ledger.commands import SignedCommand, payload_of
 from ledger.decide import CommandResult, Unit
 from ledger.errors import LedgerError
 from ledger.keys import PublicKey
-from ledger.merkle import CompactRange
-from projections.merkle_log import stored_leaf
+from ledger.merkle import CompactRange, event_leaf
 
 PAGE = 2000
 
@@ -84,6 +84,13 @@ class _MemoryBacking:
         self.app = app
         self.aggregates: dict[UUID, Aggregate] = {}
         self.idems: set[int] = set()
+        self.last_idem: tuple[str | None, int] = (None, 0)  # the key last looked up, its digest
+
+    def digest(self, idem: str) -> int:
+        """``_digest(idem)``: a command's key is looked up, then recorded once decided."""
+        if self.last_idem[0] != idem:
+            self.last_idem = (idem, _digest(idem))
+        return self.last_idem[1]
 
     def load(self, aggregate_id: UUID) -> Aggregate | None:
         return self.aggregates.get(aggregate_id)
@@ -97,7 +104,7 @@ class _MemoryBacking:
     def find_command(self, idem: str) -> str | None:
         # A first result with no digest: the command is answered as a replay, which ``_decide``
         # names (the log keeps digests of keys only, not the first results).
-        if _digest(idem) not in self.idems:
+        if self.digest(idem) not in self.idems:
             return None
         return CommandResult(cmd="", key_id="", idem=idem, targets=[], versions=[]).to_json()
 
@@ -139,9 +146,10 @@ def verify(
     backing = _MemoryBacking(app)
     tree = CompactRange()
     group: list[tuple[int, Any]] = []
+    envelope = SignedCommand(b"", b"", "")  # the group's first event's, as stored
 
     def check_size() -> None:
-        for note in wanted.get(tree.size, []):
+        for note in wanted.get(tree.size, ()):
             if note.checkpoint.root != tree.root():
                 raise _Stop(Failure(group[-1][0] if group else 0, tree.size - 1, "-", None,
                                     "checkpoint",
@@ -153,20 +161,23 @@ def verify(
         check_size()
         for position, event in _stream(app, report):
             if group and event_key(event) != event_key(group[0][1]):
-                _decide(backing, group, tree.size - len(group), report)
+                _decide(backing, envelope, group, tree.size - len(group), report)
                 group = []
             try:
-                leaf = stored_leaf(event)
+                # ``stored_leaf``, keeping the bytes: the first event's are the command's.
+                signed, sig = event.signed.encode("utf-8"), base64.b64decode(event.sig)
+                tree.append(event_leaf(signed, sig, event.key_id))
             except (AttributeError, ValueError) as error:
                 raise _Stop(_failure(position, tree.size, event, f"not a signed event: {error}")) from None
-            tree.append(leaf)
+            if not group:
+                envelope = SignedCommand(signed, sig, event.key_id)
             group.append((position, event))
             report.events += 1
             if progress is not None:
                 progress(1)
             check_size()
         if group:
-            _decide(backing, group, tree.size - len(group), report)
+            _decide(backing, envelope, group, tree.size - len(group), report)
     except _Stop as stop:
         report.failure = stop.failure
     report.size = tree.size
@@ -205,13 +216,16 @@ def _failure(position: int, index: int, event: Any, reason: str) -> Failure:
                    type(event).__qualname__, reason)  # fmt: skip
 
 
-def _decide(backing: _MemoryBacking, group: list[tuple[int, Any]], first_leaf: int, report: Report) -> None:
-    import base64
-
+def _decide(
+    backing: _MemoryBacking,
+    envelope: SignedCommand,
+    group: list[tuple[int, Any]],
+    first_leaf: int,
+    report: Report,
+) -> None:
     position, first = group[0]
     unit = Unit(backing, replay=True)  # sealed parts are digests here: checked at submit
     try:
-        envelope = SignedCommand(first.signed.encode("utf-8"), base64.b64decode(first.sig), first.key_id)
         result = unit.decide(envelope)
     except LedgerError as error:
         raise _Stop(_failure(position, first_leaf, first, f"{error.code}: {error.message}")) from None
@@ -237,5 +251,5 @@ def _decide(backing: _MemoryBacking, group: list[tuple[int, Any]], first_leaf: i
                              f"the command's event {type(want).__qualname__} on {want.originator_id} "
                              "is missing from the log"))
     backing.aggregates.update(unit.touched)
-    backing.idems.add(_digest(result.idem))
+    backing.idems.add(backing.digest(result.idem))
     report.commands += 1

@@ -118,6 +118,18 @@ def tree(db: Database, size: int | None = None) -> Tree:
     return Tree(DatabaseNodes(db), size)
 
 
+def compact_range(db: Database, size: int) -> CompactRange:
+    """The right edge of the tree of ``size`` leaves, from the stored perfect subtrees: append
+    leaf ``size`` and on to it to get the roots of the larger trees."""
+    keys, start = [], 0
+    for level in reversed(range(size.bit_length())):
+        if size >> level & 1:
+            keys.append((level, start >> level))
+            start += 1 << level
+    nodes = DatabaseNodes(db).nodes(keys)
+    return CompactRange(size, [nodes[k] for k in keys])
+
+
 def leaf_of(db: Database, index: int) -> tuple[int, str, int]:
     rows = db.query(
         "SELECT notification_id, aggregate_id, version FROM gk_merkle_leaves WHERE idx = ?",

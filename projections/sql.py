@@ -72,6 +72,34 @@ class _PgCursor:
         return self._cursor.fetchall()
 
 
+class Scan(Protocol):
+    def execute(self, sql: str, params: Params = ()) -> None: ...
+    def __iter__(self) -> Iterator[tuple[Any, ...]]: ...
+
+
+class _SqliteScan:
+    def __init__(self, cursor: sqlite3.Cursor) -> None:
+        self._cursor = cursor
+
+    def execute(self, sql: str, params: Params = ()) -> None:
+        self._cursor.execute(sql, params)
+
+    def __iter__(self) -> Iterator[tuple[Any, ...]]:
+        return iter(self._cursor)
+
+
+class _PgScan:
+    def __init__(self, cursor: psycopg.ServerCursor[Any]) -> None:
+        cursor.itersize = 2000
+        self._cursor = cursor
+
+    def execute(self, sql: str, params: Params = ()) -> None:
+        self._cursor.execute(sql.replace("?", "%s"), list(params))
+
+    def __iter__(self) -> Iterator[tuple[Any, ...]]:
+        return iter(self._cursor)
+
+
 class Database:
     """One connection to the ledger's database for read models."""
 
@@ -166,6 +194,23 @@ class Database:
             connection = self._connection()
             with connection.transaction(), connection.cursor() as pg_cursor:
                 yield _PgCursor(pg_cursor)
+
+    @contextmanager
+    def scans(self, count: int) -> Iterator[list[Scan]]:
+        """``count`` cursors in one read transaction, to walk several ordered result sets side
+        by side; rows stream (server-side cursors on PostgreSQL) instead of being loaded whole."""
+        if self.dialect == "sqlite":
+            with self.read() as first:
+                yield [_SqliteScan(first), *(_SqliteScan(first.connection.cursor()) for _ in range(count - 1))]
+        else:
+            connection = self._connection()
+            with connection.transaction():
+                cursors = [connection.cursor(name=f"gk_scan_{i}") for i in range(count)]
+                try:
+                    yield [_PgScan(c) for c in cursors]
+                finally:
+                    for cursor in cursors:
+                        cursor.close()
 
     def query(self, sql: str, params: Params = ()) -> list[tuple[Any, ...]]:
         with self.read() as cursor:

@@ -35,8 +35,14 @@ def _name(prefix: str, index: int, width: int) -> str:
     return f"{prefix}/{tile_path(index)}{suffix}"
 
 
-def write_tiles(app: Ledger, db: Database, note: SignedNote, out: Path) -> int:
-    """Write the tiles of the tree of the checkpoint's size; return how many files."""
+def write_tiles(app: Ledger, db: Database, note: SignedNote, out: Path, *, since: int = 0) -> int:
+    """Write the tiles of the tree of the checkpoint's size; return how many files.
+
+    ``since``: ``out`` already holds the tiles of the tree of that size (an earlier checkpoint of
+    the same log). Full tiles never change, so only the tiles from its right edge on are written,
+    and its partial tiles that the new tree has replaced are deleted: the folder ends as a
+    from-zero write of the new size leaves it.
+    """
     size = note.checkpoint.size
     out.mkdir(parents=True, exist_ok=True)
     (out / "checkpoint").write_text(note.text(), encoding="utf-8")
@@ -44,7 +50,9 @@ def write_tiles(app: Ledger, db: Database, note: SignedNote, out: Path) -> int:
     level = 0
     count = size
     while count > 0:
-        for tile in range(0, (count + WIDTH - 1) // WIDTH):
+        old = since >> (level * HEIGHT)
+        written = set()
+        for tile in range(old // WIDTH, (count + WIDTH - 1) // WIDTH):
             start = tile * WIDTH
             width = min(WIDTH, count - start)
             rows = db.query(
@@ -54,20 +62,36 @@ def write_tiles(app: Ledger, db: Database, note: SignedNote, out: Path) -> int:
             )
             if len(rows) != width:
                 raise LookupError(f"Merkle nodes missing for tile {level}/{tile}")
-            path = out / _name(f"tile/{level}", tile, width)
+            name = _name(f"tile/{level}", tile, width)
+            path = out / name
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(b"".join(bytes(r[0]) for r in rows))
+            written.add(name)
             files += 1
+        _drop_partial(out, f"tile/{level}", old, written)
         level += 1
         count = size >> (level * HEIGHT)
-    return files + _write_entries(app, db, size, out)
+    return files + _write_entries(app, db, size, out, since)
 
 
-def _write_entries(app: Ledger, db: Database, size: int, out: Path) -> int:
+def _drop_partial(out: Path, prefix: str, old: int, written: set[str]) -> None:
+    """Delete the partial tile of an earlier tree (``old`` hashes at this level) if it was not
+    written again under the same name."""
+    if old % WIDTH == 0:
+        return
+    name = _name(prefix, old // WIDTH, old % WIDTH)
+    if name not in written:
+        path = out / name
+        path.unlink(missing_ok=True)
+        if path.parent.name.endswith(".p") and not any(path.parent.iterdir()):
+            path.parent.rmdir()
+
+
+def _write_entries(app: Ledger, db: Database, size: int, out: Path, since: int) -> int:
     files = 0
     bundle: list[bytes] = []
-    index = 0
-    for start in range(0, size, WIDTH):
+    written = set()
+    for start in range(since // WIDTH * WIDTH, size, WIDTH):
         rows = db.query(
             "SELECT notification_id FROM gk_merkle_leaves WHERE idx >= ? AND idx < ? ORDER BY idx",
             (start, min(size, start + WIDTH)),
@@ -82,10 +106,12 @@ def _write_entries(app: Ledger, db: Database, size: int, out: Path) -> int:
                 + event.key_id.encode("ascii")  # type: ignore[attr-defined]
             )
             bundle.append(struct.pack(">H", len(data)) + data)
-            index += 1
-        path = out / _name("tile/entries", start // WIDTH, len(bundle))
+        name = _name("tile/entries", start // WIDTH, len(bundle))
+        path = out / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(b"".join(bundle))
+        written.add(name)
         bundle = []
         files += 1
+    _drop_partial(out, "tile/entries", since, written)
     return files

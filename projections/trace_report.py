@@ -12,7 +12,7 @@ correction that touched the donation is listed with its 更正说明.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
 from typing import Any
 
@@ -51,23 +51,69 @@ def donation_trace(db: Database, receipt_no: str) -> dict[str, Any]:
     )
     if not found:
         raise NotFound(f"no donation with receipt number {receipt_no!r}", field="receipt_no")
-    account, body_text, status, notes = found[0]
-    body = json.loads(body_text)
-    accounts = _accounts(db)
-    rows = [
-        _Row(*r)
-        for r in db.query(
-            "SELECT position, kind, measure, amount, from_account, to_account, day, move, "
-            "corrects, counterpart, detail FROM gk_trace WHERE source = ? ORDER BY position, seq",
-            (ref,),
-        )
-    ]
+    rows = db.query(f"SELECT {_TRACE_COLUMNS} FROM gk_trace WHERE source = ? ORDER BY position, seq", (ref,))
     idle = db.query(
         "SELECT account, measure, SUM(remaining) FROM gk_trace_lots WHERE source = ? "
         "GROUP BY account, measure ORDER BY account, measure",
         (ref,),
     )
-    officials = {str(k): str(n) for k, n in db.query("SELECT key_id, name FROM gk_officials")}
+    return _trace(receipt_no, found[0], [_Row(*r) for r in rows], idle, _accounts(db), _officials(db))
+
+
+def donation_traces(db: Database) -> list[tuple[str, dict[str, Any]]]:
+    """Every donation's trace, by receipt number: the same as ``donation_trace`` of each, read
+    with three ordered scans of the read model instead of five queries per donation.
+
+    The three scans go through the donations in the same order (their position, then ref, by
+    the database's own collation), so each trace's rows are taken as the scan passes them.
+    """
+    accounts, officials = _accounts(db), _officials(db)
+    join = "JOIN gk_trace_sources s ON s.ref = {}.source WHERE s.kind = 'donation'"
+    with db.scans(3) as (sources, trace, lots):
+        sources.execute("SELECT ref, label, account, body, status, notes FROM gk_trace_sources s "
+                        "WHERE kind = 'donation' ORDER BY s.position, s.ref")  # fmt: skip
+        columns = ", ".join(f"t.{c}" for c in _TRACE_COLUMNS.split(", "))
+        trace.execute(f"SELECT t.source, {columns} FROM gk_trace t {join.format('t')} "
+                      "ORDER BY s.position, s.ref, t.position, t.seq")  # fmt: skip
+        lots.execute(f"SELECT l.source, l.account, l.measure, SUM(l.remaining) FROM gk_trace_lots l "
+                     f"{join.format('l')} GROUP BY s.position, l.source, l.account, l.measure "
+                     "ORDER BY s.position, l.source, l.account, l.measure")  # fmt: skip
+        rows, idle = _grouped(trace), _grouped(lots)
+        found = []
+        for ref, label, *source in sources:
+            found.append((str(label), _trace(str(label), source, [_Row(*r) for r in rows(ref)], idle(ref),
+                                             accounts, officials)))  # fmt: skip
+    return sorted(found, key=lambda pair: pair[0])
+
+
+_TRACE_COLUMNS = ("position, kind, measure, amount, from_account, to_account, day, move, corrects, "
+                  "counterpart, detail")  # fmt: skip
+
+
+def _grouped(rows: Iterable[tuple[Any, ...]]) -> Callable[[str], list[tuple[Any, ...]]]:
+    """For rows grouped by their first column, in the order the keys will be asked for:
+    ``take(key)`` returns the rows of ``key`` (without it), or none."""
+    stream = iter(rows)
+    pending: list[Any] = [next(stream, None)]
+
+    def take(key: str) -> list[tuple[Any, ...]]:
+        found = []
+        while pending[0] is not None and pending[0][0] == key:
+            found.append(tuple(pending[0][1:]))
+            pending[0] = next(stream, None)
+        return found
+
+    return take
+
+
+def _officials(db: Database) -> dict[str, str]:
+    return {str(k): str(n) for k, n in db.query("SELECT key_id, name FROM gk_officials")}
+
+
+def _trace(receipt_no: str, source: Sequence[Any], rows: list[_Row], idle: Sequence[Sequence[Any]],
+           accounts: dict[str, dict[str, Any]], officials: dict[str, str]) -> dict[str, Any]:  # fmt: skip
+    account, body_text, status, notes = source
+    body = json.loads(body_text)
     disbursements, protected = _disbursements(rows, accounts)
     issues, protected_goods = _goods_issues(rows, accounts, officials)
     return {
@@ -249,7 +295,7 @@ def _substitutions(rows: list[_Row], accounts: dict[str, dict[str, Any]]) -> lis
     ]  # fmt: skip
 
 
-def _totals(rows: list[_Row], idle: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
+def _totals(rows: list[_Row], idle: Sequence[Sequence[Any]]) -> list[dict[str, Any]]:
     figures: dict[str, dict[str, int]] = {}
 
     def of(measure: str) -> dict[str, int]:

@@ -17,12 +17,11 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from ledger.catalogue import AREAS
 from projections import deadlines
 from projections.balances import officials
-from projections.reports import Scope, flow_report, goods_ledger
+from projections.reports import Scope, area_reports, goods_ledger
 from projections.sql import Database
-from projections.trace_report import donation_trace
+from projections.trace_report import donation_traces
 
 PUBLISHED = ("published", "filed", "corrected")
 
@@ -64,12 +63,12 @@ class Books:
 
 
 def read_books(db: Database, today: date) -> Books:
-    report = flow_report(db, Scope())
+    reports = area_reports(db, Scope())
     return Books(
-        report=report,
-        by_area={area: flow_report(db, Scope(area=area)) for area in AREAS},
+        report=reports.whole,
+        by_area=reports.by_area,
         goods=goods_ledger(db, Scope()),
-        links=_links(db),
+        links=reports.links,
         accounts=_accounts(db),
         items=_items(db),
         obligations=_obligations(db, today),
@@ -89,16 +88,6 @@ def _accounts(db: Database) -> dict[str, dict[str, Any]]:
             for r in rows}  # fmt: skip
 
 
-def _links(db: Database) -> list[dict[str, Any]]:
-    """Net money per (kind, source, destination), all time; pledges are never counted."""
-    rows = db.query(
-        "SELECT kind, source, dest, SUM(amount) FROM gk_flows WHERE quantity = 0 "
-        "AND kind <> 'pledge' GROUP BY kind, source, dest ORDER BY kind, source, dest"
-    )
-    return [{"kind": r[0], "source": r[1], "dest": r[2], "amount": int(r[3])}
-            for r in rows if int(r[3]) != 0]
-
-
 def _donations(db: Database) -> dict[str, int]:
     rows = db.query(
         "SELECT receipt_no, SUM(amount) FROM gk_flows WHERE kind = 'donation' AND quantity = 0 "
@@ -108,9 +97,7 @@ def _donations(db: Database) -> dict[str, int]:
 
 
 def _traces(db: Database) -> dict[str, dict[str, Any]]:
-    receipts = [str(r[0]) for r in db.query(
-        "SELECT label FROM gk_trace_sources WHERE kind = 'donation' ORDER BY label")]  # fmt: skip
-    return {receipt: donation_trace(db, receipt) for receipt in receipts}
+    return dict(donation_traces(db))
 
 
 def _items(db: Database) -> list[dict[str, Any]]:

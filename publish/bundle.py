@@ -24,6 +24,7 @@ from __future__ import annotations
 import base64
 import json
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -35,9 +36,11 @@ from ledger.errors import LedgerError
 from ledger.keys import PublicKey
 from ledger.merkle import CompactRange
 from projections import checkpoints
-from projections.merkle_log import stored_leaf
+from projections.merkle_log import compact_range, leaf_of, stored_leaf, tree
 from projections.sql import Database
+from projections.store import database_env
 from projections.tiles import write_tiles
+from publish.site_state import BundleMark
 
 BUNDLE = "bundle"
 PAGE = 1000
@@ -62,13 +65,14 @@ def event_line(index: int, event: Any) -> str:
     return json.dumps(line, ensure_ascii=False, separators=(",", ":"), sort_keys=True) + "\n"
 
 
-def stored_events(app: Ledger, size: int) -> Iterator[Any]:
-    """The first ``size`` stored events in the global order (the Merkle leaf order), streamed."""
-    start, count = 1, 0
+def stored_events(app: Ledger, size: int, start: int = 1) -> Iterator[Any]:
+    """``size`` stored events in the global order (the Merkle leaf order) from notification id
+    ``start`` on, streamed."""
+    count = 0
     while count < size:
         page = app.recorder.select_notifications(start=start, limit=min(PAGE, size - count))
         if not page:
-            raise BundleError(f"the log holds {count} events, fewer than the checkpoint's {size}")
+            raise BundleError(f"the log ends {size - count} events before the checkpoint's size")
         for notification in page:
             yield app.mapper.to_domain_event(notification)
         count += len(page)
@@ -76,37 +80,86 @@ def stored_events(app: Ledger, size: int) -> Iterator[Any]:
 
 
 def write_bundle(
-    app: Ledger, db: Database, note: SignedNote, site_dir: Path, *, log_key: PublicKey
-) -> Path:
-    """Write the public bundle of ``note``'s tree under ``site_dir/bundle``; return that folder.
+    app: Ledger, db: Database, note: SignedNote, site_dir: Path, *, log_key: PublicKey,
+    since: BundleMark | None = None,
+) -> BundleMark:  # fmt: skip
+    """Write the public bundle of ``note``'s tree under ``site_dir/bundle``; return how far it
+    goes (for the next publish's ``since``).
 
     ``note`` is the checkpoint to publish as stored (with its cosignatures); ``log_key`` the
-    log's public key, published as its verifier key string. Raises ``BundleError`` if the
-    stored events do not recompute to the checkpoint's root.
+    log's public key, published as its verifier key string. ``since`` is how far the bundle in
+    the folder went when the last publish left it: if ``events.jsonl`` is still as it was left
+    (length and modification time) and that tree is this log's, the new leaves are appended and
+    only the tiles from the old right edge on are written; otherwise the bundle is written whole.
+    Raises ``BundleError`` if the stored events do not recompute to the checkpoint's root (an
+    append is then undone).
     """
     checkpoint = note.checkpoint
     out = site_dir / BUNDLE
-    if out.exists():
-        shutil.rmtree(out)  # a bundle is rewritten whole: no stale tiles of another size
-    out.mkdir(parents=True)
-    tree = CompactRange()
-    with (out / "events.jsonl").open("w", encoding="utf-8", newline="\n") as lines:
-        for index, event in enumerate(stored_events(app, checkpoint.size)):
+    events = out / "events.jsonl"
+    start = _appendable(db, since, events, checkpoint.size)
+    if start == 0:
+        if out.exists():
+            shutil.rmtree(out)  # written whole: no stale tiles of another size
+        out.mkdir(parents=True)
+        tree, first_id = CompactRange(), 1
+    else:
+        tree = compact_range(db, start)
+        first_id = leaf_of(db, start)[0] if start < checkpoint.size else 1
+    with events.open("a" if start else "w", encoding="utf-8", newline="\n") as lines:
+        for index, event in enumerate(stored_events(app, checkpoint.size - start, first_id), start):
             tree.append(stored_leaf(event))
             lines.write(event_line(index, event))
-    if tree.root() != checkpoint.root:
-        raise BundleError(
-            f"the stored log's root at size {checkpoint.size} is not the checkpoint's root"
-        )
-    write_tiles(app, db, note, out)  # writes ``checkpoint`` too
-    (out / "log-key.txt").write_text(verifier_key(checkpoint.origin, log_key) + "\n", encoding="utf-8")
+        if tree.root() != checkpoint.root:
+            if since is not None and start:
+                lines.truncate(since.events_bytes)
+            raise BundleError(
+                f"the stored log's root at size {checkpoint.size} is not the checkpoint's root"
+            )
+    write_tiles(app, db, note, out, since=start)  # writes ``checkpoint`` too
+    (out / "log-key.txt").write_text(
+        verifier_key(checkpoint.origin, log_key) + "\n", encoding="utf-8"
+    )
+    shutil.rmtree(out / "checkpoints", ignore_errors=True)
     for earlier in checkpoints.all_checkpoints(db):
         size = earlier.checkpoint.size
         if size < checkpoint.size:
             (out / "checkpoints").mkdir(exist_ok=True)
             (out / "checkpoints" / str(size)).write_text(earlier.text(), encoding="utf-8")
     shutil.copyfile(_README, out / "README.txt")
-    return out
+    written = events.stat()
+    return BundleMark(checkpoint.size, checkpoint.root, written.st_size, written.st_mtime_ns)
+
+
+def write_bundle_apart(url: str, note_text: str, site_dir: Path, log_key: PublicKey,
+                       since: BundleMark | None) -> tuple[BundleMark, float]:  # fmt: skip
+    """``write_bundle`` over connections of its own, for another process (``gongkai publish``
+    writes the bundle beside the pages, on the other core); returns how far it went and the
+    seconds it took."""
+    started = time.monotonic()
+    app, db = Ledger(env=database_env(url)), Database(url)
+    try:
+        mark = write_bundle(app, db, SignedNote.parse(note_text), site_dir, log_key=log_key, since=since)
+    finally:
+        db.close()
+        app.close()
+    return mark, time.monotonic() - started
+
+
+def _appendable(db: Database, since: BundleMark | None, events: Path, size: int) -> int:
+    """The size of the tree the bundle in the folder holds, if new leaves can be appended to it;
+    otherwise 0 (write it whole)."""
+    if since is None or not 0 < since.size <= size or not (events.parent / "tile").is_dir():
+        return 0
+    try:
+        found = events.stat()
+    except FileNotFoundError:
+        return 0
+    if (found.st_size, found.st_mtime_ns) != (since.events_bytes, since.events_mtime_ns):
+        return 0
+    if tree(db, since.size).root() != since.root:
+        return 0  # not this log's tree (another ledger published into the same folder)
+    return since.size
 
 
 def checkpoint_json(note: SignedNote) -> dict[str, Any]:

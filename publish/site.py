@@ -33,10 +33,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import pickle
 import shutil
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
@@ -52,6 +54,7 @@ from projections.runner import Projection
 from projections.sql import Database
 from projections.tracing import TracingProjection
 from publish import flow_charts
+from publish.apart import Apart
 from publish.books import Books, Stamp, read_books
 from publish.downloads import Table, tables
 from publish.feed import atom_feed
@@ -62,7 +65,9 @@ from publish.organisation import DEMO_ORG_ID, Organisation
 from publish.sheet_font import FontFile, find_font
 from publish.sheets import notice_sheets
 from publish.site_figures import Figures, goods_id
+from publish.site_state import Entry
 
+T = TypeVar("T")
 TEMPLATES = Path(__file__).with_name("templates")
 STATIC = Path(__file__).with_name("static")
 ASSETS = ("portal.css", "donation-lookup.js")  # the portal's own; the verifier copies its own
@@ -76,16 +81,57 @@ class SiteError(Exception):
 
 @dataclass
 class Writer:
+    """Writes the site's files and keeps each one's SHA-256 and size; with the ``previous``
+    publish's files (``publish.site_state``) it leaves a file that is already what it would
+    write untouched, and ``reuse`` takes a per-record page whose key is unchanged as it is."""
+
     out: Path
+    previous: dict[str, Entry] = field(default_factory=dict)
+    entries: dict[str, Entry] = field(default_factory=dict)
     sums: dict[str, str] = field(default_factory=dict)
     sizes: dict[str, int] = field(default_factory=dict)
+    reused: int = 0
+    _folders: set[Path] = field(default_factory=set)
 
-    def write(self, path: str, data: bytes) -> None:
+    def write(self, path: str, data: bytes, key: str = "") -> None:
         target = self.out / path
-        target.parent.mkdir(parents=True, exist_ok=True)
+        digest = hashlib.sha256(data).hexdigest()
+        old = self.previous.get(path)
+        if old is not None and old.sha256 == digest and old.still_on_disk(target):
+            self._keep(path, Entry(key, digest, old.size, old.mtime_ns))
+            return
+        if target.parent not in self._folders:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            self._folders.add(target.parent)
         target.write_bytes(data)
-        self.sums[path] = hashlib.sha256(data).hexdigest()
-        self.sizes[path] = len(data)
+        self._keep(path, Entry(key, digest, len(data), target.stat().st_mtime_ns))
+
+    def reuse(self, path: str, key: str) -> bool:
+        """Keep the file the last publish rendered from the same ``key``, if it is still there."""
+        old = self.previous.get(path)
+        if old is None or old.key != key or not old.still_on_disk(self.out / path):
+            return False
+        self._keep(path, old)
+        self.reused += 1
+        return True
+
+    def merge(self, entries: dict[str, Entry], reused: int) -> None:
+        """Count the files another writer (another process) wrote into the same folder."""
+        for path, entry in entries.items():
+            self._keep(path, entry)
+        self.reused += reused
+
+    def _keep(self, path: str, entry: Entry) -> None:
+        self.entries[path] = entry
+        self.sums[path] = entry.sha256
+        self.sizes[path] = entry.size
+
+    def remove_stale(self) -> int:
+        """Delete the last publish's files that this one did not write; return how many."""
+        stale = [path for path in self.previous if path not in self.entries]
+        for path in stale:
+            (self.out / path).unlink(missing_ok=True)
+        return len(stale)
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +153,9 @@ class SiteSummary:
     figures: int
     donations: int
     sheets: int = 0
+    reused: int = 0  # per-record pages kept from the last publish, not rendered again
+    removed: int = 0  # the last publish's files this site no longer has
+    entries: dict[str, Entry] = field(default_factory=dict)  # every file written (site_state)
 
 
 def sheet_path(item_no: str) -> str:
@@ -122,7 +171,9 @@ def site_projections() -> list[Projection]:
 def replaceable(out: Path, marker: str = MARKER) -> None:
     """Refuse a non-empty folder that is not an earlier output (one holding ``marker``)."""
     if out.exists() and any(out.iterdir()) and not (out / marker).is_file():
-        raise SiteError(f"{out} is not empty and holds no earlier output ({marker}); choose another folder")
+        raise SiteError(
+            f"{out} is not empty and holds no earlier output ({marker}); choose another folder"
+        )
 
 
 def prepare(out: Path, marker: str = MARKER) -> None:
@@ -141,48 +192,112 @@ def environment() -> Environment:
     return env
 
 
-def build_site(db: Database, stamp: Stamp, out: Path, options: SiteOptions | None = None) -> SiteSummary:
-    """Render the portal from ``db`` (read models as of ``stamp``'s checkpoint) into ``out``."""
+def build_site(db: Database, stamp: Stamp, out: Path, options: SiteOptions | None = None, *,
+               previous: dict[str, Entry] | None = None, version: str = "") -> SiteSummary:  # fmt: skip
+    """Render the portal from ``db`` (read models as of ``stamp``'s checkpoint) into ``out``.
+
+    ``previous`` is what the last publish wrote into ``out`` with the same code (``version``,
+    ``publish.site_state``): files already as they would be written are left alone, per-record
+    pages rendered from the same data are not rendered again, and its files this site no longer
+    has are deleted. Without it, ``out`` should be empty.
+    """
     options = options or SiteOptions()
     books = read_books(db, stamp.day)
     figures = Figures(books.report, books.goods["goods"], books.donations)
-    writer = Writer(out)
+    writer = Writer(out, dict(previous or {}))
+    keys = _record_keys(books, version)
     for name in ASSETS:
         writer.write(f"static/{name}", (STATIC / name).read_bytes())
-    listed = _write_data(writer, books, figures, stamp)
+    listed = _write_data(writer, books, figures, stamp, keys)
     org = Organisation.of_town(stamp.jurisdiction, options.org_id)
     writer.write(OPEN_DATA["iati"], iati_activities(db, stamp, org))
     writer.write(OPEN_DATA["360giving"], grants_package(db, stamp, org))
     font = options.font or find_font()
-    for item_no, pdf in notice_sheets(books.items, stamp, options.base_url, font):
-        writer.write(sheet_path(item_no), pdf)
+    env = environment()
+    languages = [_Pages(env, writer, books, figures, stamp, lang, keys, version) for lang in LANGS]
+    # The sheets and the English pages are made in forked processes (``publish.apart``) while
+    # this one renders the Chinese pages; the English pages' files are then counted here.
+    english = Writer(out, writer.previous)
+    languages[1].writer = english
+
+    def render_english() -> tuple[dict[str, Entry], int, int]:
+        languages[1].render_all()
+        return english.entries, english.reused, languages[1].count
+
+    def sheets() -> list[tuple[str, bytes]]:
+        return list(notice_sheets(books.items, stamp, options.base_url, font))
+
+    with Apart("fork", sheets) as sheets_job, Apart("fork", render_english) as english_job:
+        languages[0].render_all()
+        for item_no, pdf in sheets_job.result():
+            writer.write(sheet_path(item_no), pdf)
+        entries, reused, languages[1].count = english_job.result()
+    writer.merge(entries, reused)
+    languages[1].writer = writer
     downloads = {path: (writer.sums[path], writer.sizes[path]) for path in sorted(writer.sums)
                  if path.startswith("data/") or path == "feed.atom"}  # fmt: skip
-    env = environment()
-    pages = 0
-    for lang in LANGS:
-        pages += _Pages(env, writer, books, figures, stamp, lang).render_all(downloads, listed)
+    for pages in languages:
+        pages.render_downloads(downloads, listed)
     # Paths relative to data/, as ``cd data && sha256sum -c SHA256SUMS`` reads them.
-    lines = [f"{digest}  {path.removeprefix('data/')}\n" for path, (digest, _) in downloads.items()
-             if path.startswith("data/")]
+    lines = [
+        f"{digest}  {path.removeprefix('data/')}\n"
+        for path, (digest, _) in downloads.items()
+        if path.startswith("data/")
+    ]
     writer.write("data/SHA256SUMS", "".join(lines).encode("utf-8"))
-    return SiteSummary(files=len(writer.sums), bytes=sum(writer.sizes.values()), pages=pages,
+    removed = writer.remove_stale()
+    return SiteSummary(files=len(writer.sums), bytes=sum(writer.sizes.values()),
+                       pages=sum(p.count for p in languages),
                        items=len(books.items), figures=len(figures.table),
-                       donations=len(books.traces), sheets=len(books.items))  # fmt: skip
+                       donations=len(books.traces), sheets=len(books.items), reused=writer.reused,
+                       removed=removed, entries=writer.entries)  # fmt: skip
+
+
+def _record_keys(books: Books, version: str) -> dict[str, str]:
+    """Per receipt number, a digest of all its pages show (its trace and its published amount)
+    and of the code that renders them: a per-record page with the same key has the same bytes.
+    Without a ``version`` there are no keys (nothing can be reused)."""
+    if not version:
+        return {}
+    return {receipt: _digest(version, trace, books.donations.get(receipt)) for receipt, trace in books.traces.items()}
+
+
+def _digest(*parts: Any) -> str:
+    """A digest of plain data (dicts, lists, strings, numbers) for a per-record page's key.
+    Pickled, which is several times faster than JSON here: equal bytes mean equal data, and
+    equal data built the same way pickle to equal bytes, so at worst a page is rendered again
+    for nothing, never kept when its data changed."""
+    return hashlib.sha256(pickle.dumps(parts, protocol=5)).hexdigest()
+
+
+def _by_month(rows: Iterable[tuple[str, T]]) -> dict[str, list[T]]:
+    """Rows grouped by the month (YYYY-MM) of their date, months in order."""
+    found: dict[str, list[T]] = {}
+    for day, row in rows:
+        found.setdefault(day[:7], []).append(row)
+    return dict(sorted(found.items()))
 
 
 def _dumps(data: Any) -> bytes:
-    return (json.dumps(data, ensure_ascii=False, indent=1, sort_keys=True) + "\n").encode("utf-8")
+    # Compact (JSON's C encoder; with an indent it encodes in Python): figures.json of a
+    # million-event ledger and 40,000 donations' traces are rewritten by every publish.
+    return (json.dumps(data, ensure_ascii=False, separators=(",", ":"), sort_keys=True) + "\n").encode("utf-8")
 
 
-def _write_data(writer: Writer, books: Books, figures: Figures, stamp: Stamp) -> list[Table]:
+def _write_data(
+    writer: Writer, books: Books, figures: Figures, stamp: Stamp, keys: dict[str, str]
+) -> list[Table]:
     writer.write("data/figures.json", _dumps(figures.to_json(stamp.to_json())))
     listed = tables(books)
     for table in listed:
         writer.write(f"data/tables/{table.name}.csv", table.csv_bytes())
         writer.write(f"data/tables/{table.name}.json", table.json_bytes(stamp))
+    # A donation's JSON holds only its trace, not the checkpoint, so it changes only with the
+    # donation: figures.json and SHA256SUMS tie it to the checkpoint.
     for receipt, trace in books.traces.items():
-        writer.write(f"data/donations/{receipt}.json", _dumps(dict(trace, checkpoint=stamp.to_json())))
+        path, key = f"data/donations/{receipt}.json", keys.get(receipt, "")
+        if not (key and writer.reuse(path, key)):
+            writer.write(path, _dumps(trace), key)
     writer.write("feed.atom", atom_feed(stamp, books.items))
     return listed
 
@@ -191,12 +306,16 @@ class _Pages:
     """The pages of one language."""
 
     def __init__(self, env: Environment, writer: Writer, books: Books, figures: Figures, stamp: Stamp,
-                 lang: str) -> None:  # fmt: skip
+                 lang: str, keys: dict[str, str], version: str) -> None:  # fmt: skip
         self.env, self.writer, self.books, self.figures = env, writer, books, figures
-        self.stamp, self.lang, self.L = stamp, lang, Labels(lang)
+        self.stamp, self.lang, self.L, self.keys, self.version = stamp, lang, Labels(lang), keys, version
         self.count = 0
 
-    def render(self, path: str, template: str, **context: Any) -> None:
+    def render(
+        self, path: str, template: str, *, key: str = "", stamped: bool = True, **context: Any
+    ) -> None:
+        """Render one page; ``stamped=False`` for a per-record page, which names no checkpoint
+        (so it changes only with its record) and links to the signed one instead."""
         depth = path.count("/") + (1 if self.lang == "en" else 0)
         root = "../" * depth
         prefix = "en/" if self.lang == "en" else ""
@@ -207,25 +326,37 @@ class _Pages:
         switch = f"{root}{'' if self.lang == 'en' else 'en/'}{path}"
         html = self.env.get_template(template).render(
             L=self.L, lang=self.lang, root=root, href=href, switch=switch, path=path,
-            stamp=self.stamp, money=self.money, qty=self.qty, fig=self.figures, books=self.books,
+            stamp=self.stamp if stamped else None, money=self.money, qty=self.qty, fig=self.figures, books=self.books,
             sheet_path=sheet_path, open_data=OPEN_DATA,
             site_title=self.L.pick(f"{self.stamp.jurisdiction}社会公益事业信息公开",
                                    f"{self.stamp.jurisdiction} public-welfare disclosure"),
             **context,
         )  # fmt: skip
-        self.writer.write(f"{prefix}{path}", html.encode("utf-8"))
+        self.writer.write(f"{prefix}{path}", html.encode("utf-8"), key)
         self.count += 1
+
+    def render_record(self, path: str, template: str, key: str, **context: Any) -> None:
+        """A per-record page: it names no checkpoint, and is rendered only if ``key`` (a digest
+        of all it shows, ``""``: always) differs from the one its file was last rendered from."""
+        key = f"{self.lang}:{key}" if key else ""
+        if key and self.writer.reuse(("en/" if self.lang == "en" else "") + path, key):
+            self.count += 1
+            return
+        self.render(path, template, key=key, stamped=False, **context)
 
     def money(self, fen: int, figure: str | None = None) -> Markup:
         attrs = self.figures.attrs(figure, fen) if figure else Markup()
         wan = f"（{format_wan(fen)}）" if self.lang == "zh" else f" ({format_wan(fen)})"
-        return Markup('<span class="money"{}>{}<small>{}</small></span>').format(attrs, format_yuan(fen), wan)
+        return Markup('<span class="money"{}>{}<small>{}</small></span>').format(
+            attrs, format_yuan(fen), wan
+        )
 
     def qty(self, quantity: int, unit: str, figure: str | None = None) -> Markup:
         attrs = self.figures.attrs(figure, quantity) if figure else Markup()
         return Markup('<span class="qty"{}>{:,}</span> {}').format(attrs, quantity, unit)
 
-    def render_all(self, downloads: dict[str, tuple[str, int]], listed: list[Table]) -> int:
+    def render_all(self) -> None:
+        """Every page but the downloads page (which lists the data files' SHA-256, written last)."""
         books, lab, figures = self.books, self.L, self.figures
         items = books.items
         self.render("index.html", "index.html", matrix=_matrix(items))
@@ -240,8 +371,16 @@ class _Pages:
                     sources=flow_charts.source_rows(books, lab),
                     categories=flow_charts.category_rows(books.report, lab))  # fmt: skip
         stores = _stores(books)
-        goods_charts = {code: flow_charts.goods_bars(rows, figures, lab, _describe) for code, rows in stores.items()}
-        self.render("goods.html", "goods.html", stores=stores, charts=goods_charts, describe=_describe)
+        goods_charts = {
+            code: flow_charts.goods_bars(rows, figures, lab, _describe)
+            for code, rows in stores.items()
+        }
+        issues = _by_month((i["date"], i) for i in books.goods["issues"])
+        self.render("goods.html", "goods.html", stores=stores, charts=goods_charts, describe=_describe,
+                    issue_months={month: len(rows) for month, rows in issues.items()})  # fmt: skip
+        for month, rows in issues.items():
+            self.render_record(f"goods-issues/{month}.html", "goods_month.html",
+                               _digest(self.version, rows) if self.version else "", month=month, issues=rows)  # fmt: skip
         self.render("deadlines.html", "deadlines.html")
         self.render("items/index.html", "items.html", items=items)
         by_no = {i["item_no"]: i for i in items}
@@ -256,12 +395,20 @@ class _Pages:
                 self.render(f"areas/{area}/{kind}.html", "area_kind.html", area=area, kind=kind,
                             items=[i for i in mine if i["kind"] == kind], report=books.by_area[area],
                             obligations=[o for o in books.obligations if o["area"] == area])  # fmt: skip
-        self.render("donations.html", "donations.html", traces=books.traces)
+        months = _by_month((t["donation"]["date"], r) for r, t in books.traces.items())
+        self.render("donations.html", "donations.html",
+                    donation_months={month: len(receipts) for month, receipts in months.items()})  # fmt: skip
+        for month, receipts in months.items():
+            key = _digest(self.version, [self.keys[r] for r in receipts]) if self.keys else ""
+            self.render_record(f"donations-by-month/{month}.html", "donations_month.html", key, month=month,
+                               traces={r: books.traces[r] for r in receipts})  # fmt: skip
         for receipt, trace in books.traces.items():
-            self.render(f"donations/{receipt}.html", "donation.html", receipt=receipt, trace=trace)
-        self.render("downloads.html", "downloads.html", downloads=downloads, tables=listed)
+            self.render_record(f"donations/{receipt}.html", "donation.html", self.keys.get(receipt, ""),
+                               receipt=receipt, trace=trace)  # fmt: skip
         self.render("about.html", "about.html")
-        return self.count
+
+    def render_downloads(self, downloads: dict[str, tuple[str, int]], listed: list[Table]) -> None:
+        self.render("downloads.html", "downloads.html", downloads=downloads, tables=listed)
 
 
 def _matrix(items: list[dict[str, Any]]) -> dict[tuple[str, str], int]:
@@ -298,4 +445,3 @@ def _content_link(item: dict[str, Any], books: Books) -> str | None:
     if report == "flows" and f"fund:{params.get('fund')}" in books.accounts:
         return f"flows.html#fund-{params['fund']}"
     return "flows.html" if report in ("flows", "recipients") else None
-

@@ -15,11 +15,12 @@ import pytest
 
 from api.demo import build_demo
 from ledger.application import Ledger
+from ledger.catalogue import AREAS
 from projections.balances import BalancesProjection
 from projections.flows import FlowsProjection
 from projections.merkle_log import MerkleProjection, tree_size
 from projections.replay import scratch_as_of
-from projections.reports import Scope, flow_report, goods_ledger
+from projections.reports import Scope, area_reports, flow_report, goods_ledger
 from projections.runner import Runner
 from projections.sql import Database
 from projections.store import database_env
@@ -168,3 +169,18 @@ def test_a_report_as_of_a_size_equals_the_report_the_books_gave_then(demo: Books
     finally:
         partial.close()
     assert as_of != flow_report(demo.db, Scope())
+
+
+@pytest.mark.parametrize("period", [(None, None), (date(2026, 7, 1), date(2026, 9, 30))])
+def test_all_area_reports_at_once_equal_each_area_report(demo: Books, period: tuple[date | None, date | None]) -> None:
+    start, end = period
+    whole, together, links = area_reports(demo.db, Scope(start, end))
+    assert whole == flow_report(demo.db, Scope(start, end))
+    if start is None:  # all time: the links are the flows' net money between accounts
+        assert links == [{"kind": k, "source": s, "dest": d, "amount": int(n)} for k, s, d, n in sorted(demo.db.query(
+            "SELECT kind, source, dest, SUM(amount) FROM gk_flows WHERE quantity = 0 AND kind <> 'pledge' "
+            "GROUP BY kind, source, dest HAVING SUM(amount) <> 0"))] and len(links) > 20  # fmt: skip
+    assert list(together) == list(AREAS)
+    for area in AREAS:
+        assert together[area] == flow_report(demo.db, Scope(start, end, area=area)), area
+    assert any(r["recipients"]["groups"] and r["sources"]["donors"] and r["goods"] for r in together.values())

@@ -6,11 +6,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
+from api.bootstrap import bootstrap
+from api.cli import main
+from api.config import Settings
 from projections.log_clock import LogClockProjection, log_time
 from projections.merkle_log import MerkleProjection, tree, tree_size
 from projections.replay import scratch_as_of
@@ -99,7 +104,9 @@ def test_a_published_item_has_its_page_with_its_trail(town: Town, live: Database
     assert all(name in page for name in ("李经办", "张主任", "赵镇长"))
     assert (tmp_path / "site" / "en" / "items" / "GK-2026-007.html").is_file()
     goods = (tmp_path / "site" / "goods.html").read_text(encoding="utf-8")
-    assert "张主任" in goods  # the approver of the goods issue
+    assert 'href="goods-issues/2026-07.html"' in goods  # every issue, listed by month
+    issues = (tmp_path / "site" / "goods-issues" / "2026-07.html").read_text(encoding="utf-8")
+    assert "张主任" in issues  # the approver of the goods issue
 
 
 def test_the_same_checkpoint_gives_the_same_site_whatever_came_after(
@@ -125,3 +132,74 @@ def test_a_folder_that_is_not_a_site_is_never_emptied(tmp_path: Path) -> None:
     with pytest.raises(SiteError):
         prepare(tmp_path)
     assert (tmp_path / "notes.txt").read_text(encoding="utf-8") == "keep me"
+
+
+# --- publishing again into the last site's folder ---------------------------------------------
+
+
+def cli(database_url: str, keys: Path) -> Callable[..., dict[str, Any]]:
+    """``gongkai publish ... --json`` on this town's ledger, with a log key in ``keys``."""
+    settings = Settings(database_url=database_url, log_key_file=keys / "log.key")
+    services = bootstrap(settings)
+    services.log_key(create=True)
+    services.close()
+    env = {"GONGKAI_DATABASE_URL": database_url, "GONGKAI_LOG_KEY_FILE": str(keys / "log.key"),
+           "GONGKAI_ENV": "development"}  # fmt: skip
+
+    def publish(*args: str) -> dict[str, Any]:
+        result = CliRunner().invoke(main, ["publish", *args, "--json"], env=env, catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        data: dict[str, Any] = json.loads(result.output)
+        return data
+
+    return publish
+
+
+def test_a_publish_into_the_last_sites_folder_writes_only_what_changed_and_ends_the_same(
+    town: Town, database_url: str, tmp_path: Path
+) -> None:
+    flood_year(town)
+    for n in range(2, 6):
+        town.submit(town.recorder, "donation.receive", money_donation(10_000 * n, receipt_no=f"R2026-000{n}"))
+    publish = cli(database_url, tmp_path / "keys")
+    site, fresh = tmp_path / "site", tmp_path / "fresh"
+    first = publish("--out", str(site))
+    assert not first["incremental"] and first["reused"] == 0
+    untouched = site / "donations" / "R2026-0003.html"
+    untouched_at = untouched.stat().st_mtime_ns
+    assert "R2026-0003" in untouched.read_text(encoding="utf-8")
+
+    # The log grows: a new donation, a payment drawing on the first one (its trace changes).
+    town.submit(town.recorder, "donation.receive", money_donation(7_000, receipt_no="R2026-0009"))
+    town.submit(town.recorder, "disbursement.make", disbursement(5_000))
+    # And by hand: one kept page is edited, another deleted, and a byte of the bundle changed.
+    edited = site / "en" / "donations" / "R2026-0004.html"
+    edited.write_text("edited by hand", encoding="utf-8")
+    (site / "donations" / "R2026-0005.html").unlink()
+    later = publish("--out", str(site))
+    assert later["incremental"]
+    assert later["checkpoint"]["size"] > first["checkpoint"]["size"]
+    assert later["reused"] >= 2 * 3  # R2026-0002/3/5 (en) and R2026-0002/3/4 (zh), their JSON
+    assert untouched.stat().st_mtime_ns == untouched_at  # neither rendered nor written again
+    assert "edited by hand" not in edited.read_text(encoding="utf-8")
+    assert (site / "donations" / "R2026-0009.html").is_file() and (site / "donations" / "R2026-0005.html").is_file()
+
+    full = publish("--out", str(fresh), "--full")
+    assert not full["incremental"] and full["checkpoint"] == later["checkpoint"]
+    assert digest(site) == digest(fresh)
+
+
+def test_a_bundle_changed_by_hand_is_written_whole_again(town: Town, database_url: str, tmp_path: Path) -> None:
+    flood_year(town)
+    publish = cli(database_url, tmp_path / "keys")
+    site, fresh = tmp_path / "site", tmp_path / "fresh"
+    publish("--out", str(site))
+    events = site / "bundle" / "events.jsonl"
+    lines = events.read_text(encoding="utf-8").splitlines(keepends=True)
+    events.write_text("".join(lines[:-1]), encoding="utf-8")  # the last leaf dropped
+    town.submit(town.recorder, "disbursement.make", disbursement(5_000))
+    later = publish("--out", str(site))
+    assert later["incremental"]  # the pages are kept; the bundle is rewritten whole
+    assert len(events.read_text(encoding="utf-8").splitlines()) == later["checkpoint"]["size"]
+    publish("--out", str(fresh), "--full")
+    assert digest(site) == digest(fresh)

@@ -29,7 +29,7 @@ from projections.merkle_log import MerkleProjection, tree_size
 from projections.runner import Runner
 from projections.sql import Database
 from projections.store import database_env
-from projections.trace_report import donation_trace, reconciliation, traced_as_of
+from projections.trace_report import donation_trace, donation_traces, reconciliation, traced_as_of
 from projections.tracing import TracingProjection
 from tests.builders import (
     DATE,
@@ -424,6 +424,8 @@ class DemoTrace:
     donations: dict[str, dict[str, Any]]
     lots: dict[tuple[str, str], int]
     balances: dict[tuple[str, str], int]
+    traces: list[tuple[str, dict[str, Any]]]  # donation_traces, all at once
+    each: dict[str, dict[str, Any]]  # donation_trace, one by one
 
 
 @pytest.fixture(
@@ -466,6 +468,9 @@ def demo(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
             balances={(f"{k}:{c}", str(b)): int(n) for k, c, b, n in db.query(
                 "SELECT a.kind, a.code, b.bucket, b.amount FROM gk_buckets b "
                 "JOIN gk_accounts a ON a.id = b.account_id WHERE b.amount <> 0")},
+            traces=donation_traces(db),
+            each={str(r): donation_trace(db, str(r)) for (r,) in db.query(
+                "SELECT label FROM gk_trace_sources WHERE kind = 'donation'")},
         )  # fmt: skip
     finally:
         db.close()
@@ -503,3 +508,9 @@ def recorded_amounts(body: dict[str, Any]) -> dict[str, int]:
 
 def test_the_demo_lots_add_up_to_every_account_balance(demo: DemoTrace) -> None:
     assert {k: n for k, n in demo.lots.items() if n} == demo.balances
+
+
+def test_all_donation_traces_at_once_are_each_trace_in_receipt_order(demo: DemoTrace) -> None:
+    assert len(demo.traces) > 300
+    assert [receipt for receipt, _ in demo.traces] == sorted(demo.each)
+    assert dict(demo.traces) == demo.each

@@ -14,6 +14,7 @@ from typing import Any
 import psycopg
 import pytest
 
+from ledger import ids
 from ledger.checkpoint import SignedNote, verify_cosignature
 from ledger.commands import Signer
 from ledger.keys import PrivateKey
@@ -25,7 +26,18 @@ from projections.runner import Runner
 from projections.sql import Database
 from projections.store import database_env
 from projections.witness import ForkDetected, cosign_latest
-from tests.builders import Town, allocation, disbursement, enrolment, key, money_donation
+from tests.builders import (
+    Town,
+    allocation,
+    correction,
+    disbursement,
+    enrolment,
+    goods_donation,
+    goods_issue,
+    goods_line,
+    key,
+    money_donation,
+)
 
 LOG_KEY = PrivateKey.from_seed(b"gongkai-tests/log")
 WITNESS = PrivateKey.from_seed(b"gongkai-tests/witness")
@@ -168,6 +180,25 @@ def test_a_witness_cosigns_a_checkpoint_that_extends_its_last(
     assert verify_cosignature(note, "息烽县", WITNESS.public) == 1_780_000_000
 
 
+def test_a_log_of_corrections_goods_batches_and_role_changes_verifies(books: Town, db: Database) -> None:
+    receipt = ids.donation_id(books.jurisdiction, "R2026-0001")
+    books.submit(books.recorder, "correction.record", correction(books.app, receipt, 1,
+                 replacement=money_donation(450_000), note="金额登记错误"))  # fmt: skip
+    books.submit(books.recorder, "donation.receive", goods_donation(goods_line(16_000)))
+    goods = ids.donation_id(books.jurisdiction, "R2026-0101")
+    books.submit(books.recorder, "correction.record", correction(books.app, goods, 1,
+                 replacement=goods_donation(goods_line(18_000)), note="物资数量登记错误"))  # fmt: skip
+    books.submit(books.recorder, "goods.issue", goods_issue(goods_line(500),
+                                                            approved_by=books.head.key.key_id))
+    books.submit(books.admin, "official.change_role",
+                 {"key_id": books.other_recorder.key.key_id, "role": "recorder", "department": "shehui"})
+    books.submit(books.other_recorder, "disbursement.make", disbursement(4_000, recipient="R-MOVED1"))
+    batch_of_payments(books)
+    report = audit(books, [checkpoint(books, db)])
+    assert report.ok, report.failure
+    assert report.size == books.position()
+
+
 # --- tampering --------------------------------------------------------------------------------
 
 
@@ -291,6 +322,34 @@ def test_an_event_signed_by_a_key_after_its_revocation_is_named(
     assert report.failure is not None
     assert report.failure.version == version + 1
     assert "revoked_key" in report.failure.reason
+
+
+def test_an_event_signed_after_its_signer_became_an_auditor_is_named(
+    books: Town, db: Database, database_url: str
+) -> None:
+    books.submit(books.admin, "official.change_role",
+                 {"key_id": books.recorder.key.key_id, "role": "auditor", "department": "shehui"})
+    events = Events(database_url)
+    _, aggregate, version, topic, state = events.find("Disbursed", 1)
+    events.insert(aggregate, version + 1, topic,
+                  forged_state(state, books.recorder, "disbursement.make", disbursement(5_000)))  # fmt: skip
+    report = audit(books, [])
+    assert report.failure is not None
+    assert report.failure.version == version + 1
+    assert "wrong_role" in report.failure.reason
+
+
+def test_a_payment_beyond_the_programs_balance_signed_by_its_recorder_is_named(
+    books: Town, db: Database, database_url: str
+) -> None:
+    events = Events(database_url)
+    _, aggregate, version, topic, state = events.find("Disbursed", 1)
+    events.insert(aggregate, version + 1, topic,
+                  forged_state(state, books.recorder, "disbursement.make", disbursement(250_001)))  # fmt: skip
+    report = audit(books, [])
+    assert report.failure is not None
+    assert report.failure.version == version + 1
+    assert "insufficient_balance" in report.failure.reason
 
 
 def test_a_rewritten_history_resigned_with_the_log_key_is_refused_by_the_witness_and_the_verifier(

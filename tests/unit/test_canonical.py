@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -111,3 +112,18 @@ def test_control_characters_and_lone_surrogates_match_the_reference() -> None:
     assert canonical({"k": text}) == bytes(rfc8785.dumps({"k": text}))
     with pytest.raises(Exception):  # noqa: B017, PT011 - whatever rfc8785 raises for it
         canonical({"k": "\ud800"})
+
+
+def test_parse_reads_text_as_it_reads_its_utf8_bytes() -> None:
+    data = canonical({"log": "流长镇", "body": {"goods": [{"item": "大米", "quantity": 3}]}, "v": 1})
+    assert parse(data.decode()) == parse(data) == json.loads(data)
+
+
+def test_parse_names_a_duplicate_key_in_a_nested_object_of_text() -> None:
+    with pytest.raises(MalformedCommand, match="duplicate key 'amount'"):
+        parse('{"body":{"amount":1,"fund":"F","amount":2},"v":1}')
+
+
+def test_parse_refuses_text_that_starts_with_a_byte_order_mark() -> None:
+    with pytest.raises(MalformedCommand, match="not valid JSON"):
+        parse('\ufeff{"v":1}')

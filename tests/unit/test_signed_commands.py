@@ -9,7 +9,7 @@ import pytest
 
 from ledger import ids
 from ledger.canonical import canonical, parse
-from ledger.commands import Command, SignedCommand, Signer
+from ledger.commands import Command, SignedCommand, Signer, read_payload
 from ledger.errors import MalformedCommand
 from tests.builders import (
     JURISDICTION,
@@ -120,3 +120,37 @@ def test_submit_refuses_a_command_for_another_jurisdictions_log(memory_town: Tow
     error = refusal(memory_town, resigned(envelope, memory_town.recorder.key, log="青山镇"))
     assert type(error) is MalformedCommand
     assert "青山镇" in error.message
+
+
+# --- one parse per command --------------------------------------------------------------------
+
+
+def test_the_events_of_a_command_read_the_payload_it_was_parsed_into() -> None:
+    command = Command.parse(donation_envelope())
+    assert command.payload == json.loads(command.envelope.signed)
+    assert read_payload(command.text) is command.payload
+    assert command.body is command.payload["body"]
+
+
+def test_a_payload_read_is_never_another_texts_even_after_other_commands() -> None:
+    first = Command.parse(donation_envelope())
+    second = Command.parse(resigned(donation_envelope(), RECORDER, idem="idem-2"))
+    assert read_payload(first.text) == json.loads(first.text)  # not the last parsed
+    assert read_payload(first.text)["idem"] == "idem-1"
+    assert read_payload(second.text)["idem"] == "idem-2"
+    # An equal text that is another object is parsed on its own, to the same value.
+    copy = "".join(list(second.text))
+    assert copy is not second.text
+    assert read_payload(copy) == second.payload and read_payload(copy) is not second.payload
+
+
+def test_signed_bytes_that_are_not_utf8_are_refused_as_malformed() -> None:
+    data = donation_envelope().signed.replace("流".encode(), b"\xff\xfe\xfd", 1)
+    with pytest.raises(MalformedCommand, match="not valid JSON"):
+        Command.parse(signed_bytes(data, RECORDER))
+
+
+def test_a_byte_order_mark_before_the_signed_payload_is_refused() -> None:
+    data = b"\xef\xbb\xbf" + donation_envelope().signed
+    with pytest.raises(MalformedCommand, match="not valid JSON"):
+        Command.parse(signed_bytes(data, RECORDER))
