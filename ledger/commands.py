@@ -26,6 +26,7 @@ import base64
 import json
 import re
 import secrets
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -167,9 +168,12 @@ def _uuid(text: str) -> UUID:
     return UUID(text)
 
 
-# The last payload a read model read, and that of the command last parsed (kept apart: loading
-# an aggregate between parsing a command and applying its events reads other payloads).
-_last_read: tuple[object, dict[str, Any]] = (None, {})
+# Texts parsed lately, by identity (each entry holds its text, so its id is not reused while it
+# is here), the oldest dropped first: two pages of the projection runner. And the payload of
+# the command last parsed (kept apart: loading an aggregate between parsing a command and
+# applying its events reads other payloads).
+_recent: OrderedDict[int, tuple[object, dict[str, Any]]] = OrderedDict()
+_RECENT_LIMIT = 2048
 _last_parsed: tuple[object, dict[str, Any]] = (None, {})
 
 
@@ -180,18 +184,20 @@ def _remember(text: str, payload: dict[str, Any]) -> None:
 
 def read_payload(signed: str | bytes) -> dict[str, Any]:
     """``payload_of`` for read models and aggregates, which only read it: the same text object
-    is parsed once while every read model applies its event in turn, or every aggregate of a
-    command its event (the last result is given again, or the parse of the command whose text
-    it is: the object itself is compared, never its value). Never mutate what it returns."""
-    global _last_read
-    last = _last_read
-    if last[0] is signed:
-        return last[1]
+    is parsed once while every read model applies its event (or a whole page) in turn, or every
+    aggregate of a command its event (an earlier result is given again, or the parse of the
+    command whose text it is: the object itself is compared, never its value). Never mutate
+    what it returns."""
     parsed = _last_parsed
     if parsed[0] is signed:
         return parsed[1]
+    found = _recent.get(id(signed))
+    if found is not None and found[0] is signed:
+        return found[1]
     value = payload_of(signed)
-    _last_read = (signed, value)
+    if len(_recent) >= _RECENT_LIMIT:
+        _recent.popitem(last=False)
+    _recent[id(signed)] = (signed, value)
     return value
 
 

@@ -23,11 +23,18 @@ from typing import Any
 from eventsourcing.domain import DomainEventProtocol
 
 from ledger.commands import read_payload
+from projections.pending_rows import PendingRows
+from projections.runner import Events
+
+_FOLLOWED = frozenset(
+    ("program.open", "recipient.register", "recipient.erase", "disbursement.make", "correction.record")
+)
 
 
 class RecipientsProjection:
     name = "recipients"
     tables = ("gk_recipients", "gk_recipient_payments", "gk_recipient_programs")
+    rebuild_cost = 5  # its share of a rebuild's work (``Runner.rebuild`` splits by it)
 
     def __init__(self) -> None:
         # A program's category never changes once opened: read each once per page.
@@ -65,11 +72,26 @@ class RecipientsProjection:
         )
 
     def apply(self, cursor: Any, event: DomainEventProtocol[Any], position: int) -> None:
+        self.apply_page(cursor, [(event, position)])
+
+    def apply_page(self, cursor: Any, events: Events) -> None:
+        """Registrations and payments in one statement each, written before any update that
+        must find them (an erasure, a correction) and at the page's end."""
+        pending = PendingRows(cursor)
+        for event, position in events:
+            self._apply(cursor, pending, event, position)
+        pending.flush()
+
+    def _apply(
+        self, cursor: Any, pending: PendingRows, event: DomainEventProtocol[Any], position: int
+    ) -> None:
         signed = getattr(event, "signed", None)
         if signed is None:  # pragma: no cover - every ledger event is signed
             return
         payload = read_payload(signed)
         cmd, body = payload["cmd"], payload["body"]
+        if cmd not in _FOLLOWED:
+            return
         aggregate = str(event.originator_id)
         if cmd == "program.open":
             cursor.execute(
@@ -77,7 +99,7 @@ class RecipientsProjection:
                 (aggregate, body["code"], body["category"]),
             )
         elif cmd == "recipient.register":
-            cursor.execute(
+            pending.add(
                 "INSERT INTO gk_recipients (id, pseudonym, village, program, category, protected, "
                 "digest, registered_at, position) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (aggregate, body.get("pseudonym"), body.get("village"), body["program"],
@@ -85,6 +107,7 @@ class RecipientsProjection:
                  payload["sealed"], payload["at"], position),
             )  # fmt: skip
         elif cmd == "recipient.erase":
+            pending.flush()
             cursor.execute(
                 "UPDATE gk_recipients SET erased_at = ?, position = ? WHERE id = ?",
                 (payload["at"], position, aggregate),
@@ -92,7 +115,7 @@ class RecipientsProjection:
         elif cmd == "disbursement.make":
             key = f"{aggregate}:{event.originator_version}"
             category = self._category(cursor, body["program"])
-            cursor.execute(
+            pending.add(
                 "INSERT INTO gk_recipient_payments (event, program, category, recipient, village, "
                 "period, day, amount, protected, digest, corrected, position) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?)",
@@ -103,6 +126,7 @@ class RecipientsProjection:
             ref = body["corrects"]
             key = f"{ref['aggregate']}:{ref['version']}"
             replacement = body.get("replacement")
+            pending.flush()
             if replacement is None:
                 cursor.execute(
                     "UPDATE gk_recipient_payments SET amount = 0, corrected = 1, position = ? "

@@ -4,22 +4,30 @@ Each projection records its position in ``gk_tracking`` in the same transaction 
 so after a crash it resumes where the last committed batch ended, and two runners never apply
 an event twice (the transaction holds the write lock, and re-reads the position inside it).
 Notifications are pulled in pages after the position: the whole log is never in memory.
-``rebuild`` drops a projection's rows and replays from zero.
+``rebuild`` replays the log from zero into scratch files and swaps the new rows in at once.
 """
 
 from __future__ import annotations
 
+import gc
+import multiprocessing
 import tempfile
 from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any, Protocol
 
 from eventsourcing.domain import DomainEventProtocol
+from eventsourcing.popo import POPOApplicationRecorder
 
 from ledger.application import Ledger
 from projections.sql import Database
 
 TRACKING_DDL = "CREATE TABLE IF NOT EXISTS gk_tracking (name TEXT PRIMARY KEY, position BIGINT NOT NULL)"
+REBUILD_PAGE = 1000
+
+# A page of decoded events with their positions in the log, in log order.
+Events = Sequence[tuple[DomainEventProtocol[Any], int]]
 
 
 class Projection(Protocol):
@@ -30,6 +38,15 @@ class Projection(Protocol):
 
     def create(self, cursor: Any, dialect: str) -> None: ...
     def apply(self, cursor: Any, event: DomainEventProtocol[Any], position: int) -> None: ...
+
+
+# A projection may also have ``begin(cursor)``, called at the start of each page before any
+# event of it, and ``apply_page(cursor, events)``: the page's events at once, to the same
+# rows as ``apply`` on each in turn, in fewer statements. Batched catch-ups (``rebuild``) call
+# it; a projection without it gets ``apply`` per event. And ``rebuild_cost``: its share of a
+# rebuild's work, by which ``rebuild`` splits the projections between processes (measured in
+# tenths of a second per 100,000 events of the demo year; default 1, a read model that does
+# next to nothing).
 
 
 class Runner:
@@ -57,19 +74,23 @@ class Runner:
         page: int = 1000,
         stop: int | None = None,
         progress: Callable[[int], None] | None = None,
+        batched: bool = False,
     ) -> int:
         """Apply every notification not yet applied (up to ``stop``); return how many
-        applications were made (a notification applied to three read models counts three)."""
+        applications were made (a notification applied to three read models counts three).
+
+        ``batched``: each read model takes the page at once (``apply_page``, when it has one)
+        instead of event by event: the same rows, in far fewer statements."""
         applied = 0
         while True:
-            count, pulled = self._page(page, stop)
+            count, pulled = self._page(page, stop, batched=batched)
             applied += count
             if progress and count:
                 progress(count)
             if pulled < page:
                 return applied
 
-    def _page(self, page: int, stop: int | None = None) -> tuple[int, int]:
+    def _page(self, page: int, stop: int | None = None, *, batched: bool = False) -> tuple[int, int]:
         """One page of the log, applied to every read model not yet past it, in one transaction.
 
         Read models at the same position go through the log together, so each record is read
@@ -90,12 +111,25 @@ class Runner:
                 start=min(positions[p.name] for p in behind) + 1, limit=page, stop=stop
             )
             applied = 0
-            for notification in notifications:
-                event = self.app.mapper.to_domain_event(notification)
+            if batched:
+                events = [(self.app.mapper.to_domain_event(n), n.id) for n in notifications]
                 for projection in behind:
-                    if notification.id > positions[projection.name]:
-                        projection.apply(cursor, event, notification.id)
-                        applied += 1
+                    after = positions[projection.name]
+                    mine = [e for e in events if e[1] > after] if events and events[0][1] <= after else events
+                    apply_page = getattr(projection, "apply_page", None)
+                    if apply_page is not None:
+                        apply_page(cursor, mine)
+                    else:
+                        for event, position in mine:
+                            projection.apply(cursor, event, position)
+                    applied += len(mine)
+            else:
+                for notification in notifications:
+                    event = self.app.mapper.to_domain_event(notification)
+                    for projection in behind:
+                        if notification.id > positions[projection.name]:
+                            projection.apply(cursor, event, notification.id)
+                            applied += 1
             if notifications:
                 last = notifications[-1].id
                 for projection in behind:
@@ -119,42 +153,142 @@ class Runner:
         return {name: positions.get(name, 0) for name in names}
 
     def rebuild(self, *, progress: Callable[[int], None] | None = None) -> int:
-        """Drop every read model's rows and apply the whole log again; return the applications.
+        """Apply the whole log again to every read model; return the applications.
 
-        On PostgreSQL the log is applied to a scratch SQLite file first (the read models' SQL is
-        the same on both) and the finished tables are loaded with ``COPY`` in one transaction:
-        replaying a million events statement by statement over the network costs a round trip
-        each, while the scratch file costs none. Readers see the old read models until the
-        new ones commit, never a half-built one.
+        The log up to its current end is applied, a page at a time (``batched``), to scratch
+        SQLite files (no journal, no fsync; the read models' SQL is the same on both backends):
+        the read models are split in two groups of similar cost, one applied in this process,
+        the other in a child process at the same time, each group to its own file. Then, in
+        **one transaction** of the target database, every read model's rows are replaced by
+        the scratch files' (SQLite: ``ATTACH`` and ``INSERT ... SELECT``; PostgreSQL:
+        ``COPY``) and its position set, and what was recorded meanwhile is caught up. So the
+        rebuild is whole or nothing: readers see the old read models until the new ones
+        commit, never a half-built one, and a failure anywhere (in either process) leaves the
+        old ones as they were. An in-memory ledger (or a single read model) is rebuilt in this
+        process alone, the same way. The child process is started with ``spawn``, which imports
+        the main module again: a script that calls ``rebuild`` needs its
+        ``if __name__ == "__main__":`` guard (the CLI and ``python -m benchmarks`` have one).
         """
-        if self.db.dialect == "postgresql":
-            return self._rebuild_through_scratch(progress)
-        with self.db.transaction() as cursor:
-            for projection in self.projections:
-                for table in projection.tables:
-                    cursor.execute(f"DELETE FROM {table}")  # names are the projections' own
-                cursor.execute("UPDATE gk_tracking SET position = 0 WHERE name = ?", (projection.name,))
-        return self.catch_up(progress=progress)
-
-    def _rebuild_through_scratch(self, progress: Callable[[int], None] | None) -> int:
+        stop = self.app.recorder.max_notification_id() or 0
+        groups = self._groups()
         with tempfile.TemporaryDirectory(prefix="gongkai-rebuild-") as folder:
-            scratch = Database(f"sqlite:///{Path(folder) / 'read-models.db'}")
-            try:
-                scratch.tune_for_scratch()
-                applied = Runner(self.app, scratch, self.projections).catch_up(progress=progress)
-                with scratch.read() as source, self.db.transaction() as target:
-                    self._lock(target)
-                    for projection in self.projections:
-                        for table in projection.tables:
-                            target.execute(f"DELETE FROM {table}")  # names are the projections' own
-                            source.execute(f"SELECT * FROM {table}")
-                            columns = [column[0] for column in source.description]
-                            target.copy_rows(table, columns, iter(source.fetchone, None))
-                        source.execute("SELECT position FROM gk_tracking WHERE name = ?",
-                                       (projection.name,))  # fmt: skip
-                        target.execute("UPDATE gk_tracking SET position = ? WHERE name = ?",
-                                       (int(source.fetchone()[0]), projection.name))  # fmt: skip
-            finally:
-                scratch.close()
-        # Whatever was recorded while the scratch copy was built.
+            files = [Path(folder) / f"read-models-{n}.db" for n in range(len(groups))]
+            if len(groups) == 1:
+                applied = _build_scratch(self.app, files[0], groups[0], stop, progress)
+            else:
+                spawn = multiprocessing.get_context("spawn")
+                with ProcessPoolExecutor(max_workers=1, mp_context=spawn) as pool:
+                    child = pool.submit(_build_scratch_from_env, type(self.app), dict(self.app.env),
+                                        files[1], groups[1], stop)  # fmt: skip
+                    applied = _build_scratch(self.app, files[0], groups[0], stop, progress)
+                    elsewhere = child.result()  # raises what the child raised
+                if progress and elsewhere:
+                    progress(elsewhere)
+                applied += elsewhere
+            self._swap_in(list(zip(files, groups, strict=True)))
+        # Whatever was recorded while the scratch files were built.
         return applied + self.catch_up(progress=progress)
+
+    def _groups(self) -> list[list[Projection]]:
+        """The read models in two groups of similar cost, or one when a second process could
+        not read the log (an in-memory ledger) or there is nothing to split."""
+        recorder = self.app.recorder
+        in_memory = isinstance(recorder, POPOApplicationRecorder) or ":memory:" in str(
+            self.app.env.get("SQLITE_DBNAME", "")
+        )
+        if in_memory or len(self.projections) < 2:
+            return [list(self.projections)]
+        groups: tuple[list[Projection], list[Projection]] = ([], [])
+        costs = [0, 0]
+        ordered = sorted(self.projections, key=lambda p: -int(getattr(p, "rebuild_cost", 1)))
+        for projection in ordered:  # the costliest first, each to the lighter group
+            lighter = 0 if costs[0] <= costs[1] else 1
+            groups[lighter].append(projection)
+            costs[lighter] += int(getattr(projection, "rebuild_cost", 1))
+        return [group for group in groups if group]
+
+    def _swap_in(self, built: Sequence[tuple[Path, Sequence[Projection]]]) -> None:
+        """Replace every read model's rows and position by its scratch file's, in one transaction."""
+        sources = [(Database(f"sqlite:///{path}"), group) for path, group in built]
+        schemas = [f"scratch{n}" for n in range(len(built))]
+        try:
+            if self.db.dialect == "postgresql":
+                with self.db.transaction() as target:
+                    self._lock(target)
+                    for scratch, group in sources:
+                        with scratch.read() as source:
+                            for projection in group:
+                                for table in projection.tables:
+                                    target.execute(f"DELETE FROM {table}")  # names are the projections' own
+                                    source.execute(f"SELECT * FROM {table}")
+                                    columns = [column[0] for column in source.description]
+                                    target.copy_rows(table, columns, source)  # row by row, as read
+                                _set_position(target, projection, source)
+                return
+            files = [(path, schema) for (path, _), schema in zip(built, schemas, strict=True)]
+            with self.db.attached(files), self.db.transaction() as target:
+                for (scratch, group), schema in zip(sources, schemas, strict=True):
+                    with scratch.read() as source:
+                        for projection in group:
+                            for table in projection.tables:
+                                target.execute(f"DELETE FROM main.{table}")  # the projections' own names
+                                target.execute(_copy_statement(target, table, schema))
+                            _set_position(target, projection, source)
+        finally:
+            for scratch, _ in sources:
+                scratch.close()
+
+
+def _copy_statement(cursor: Any, table: str, schema: str) -> str:
+    """``INSERT ... SELECT`` of a scratch table into the emptied target table. When both have
+    the same columns in the same order it is ``SELECT *``, which SQLite copies page by page
+    with its indexes (its transfer optimisation) instead of inserting row by row."""
+    cursor.execute(f"PRAGMA main.table_info({table})")
+    target = [str(row[1]) for row in cursor.fetchall()]
+    cursor.execute(f"PRAGMA {schema}.table_info({table})")
+    source = [str(row[1]) for row in cursor.fetchall()]
+    if source == target:
+        return f"INSERT INTO main.{table} SELECT * FROM {schema}.{table}"
+    names = ", ".join(source)
+    return f"INSERT INTO main.{table} ({names}) SELECT {names} FROM {schema}.{table}"
+
+
+def _set_position(target: Any, projection: Projection, source: Any) -> None:
+    """The read model's position in the target: where the scratch file's copy of it stopped."""
+    source.execute("SELECT position FROM gk_tracking WHERE name = ?", (projection.name,))
+    position = int(source.fetchone()[0])
+    target.execute("UPDATE gk_tracking SET position = ? WHERE name = ?", (position, projection.name))
+
+
+def _build_scratch(
+    app: Ledger,
+    path: Path,
+    projections: Sequence[Projection],
+    stop: int,
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Apply the log up to ``stop`` to ``projections`` in a new scratch SQLite file."""
+    scratch = Database(f"sqlite:///{path}")
+    # The cyclic collector would walk every page's fresh events and rows again and again for
+    # nothing: they make no cycles and are freed by reference counts.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        scratch.tune_for_scratch()
+        runner = Runner(app, scratch, projections)
+        return runner.catch_up(page=REBUILD_PAGE, stop=stop, progress=progress, batched=True)
+    finally:
+        if collecting:
+            gc.enable()
+        scratch.close()
+
+
+def _build_scratch_from_env(
+    kind: type[Ledger], env: dict[str, str], path: Path, projections: Sequence[Projection], stop: int
+) -> int:
+    """``_build_scratch`` in a child process, reading the log through a ledger of its own."""
+    app = kind(env=env)
+    try:
+        return _build_scratch(app, path, projections, stop)
+    finally:
+        app.close()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
+from pathlib import Path
 from typing import Any, Protocol
 
 import psycopg
@@ -24,6 +25,7 @@ Params = Sequence[Any]
 
 class Cursor(Protocol):
     def execute(self, sql: str, params: Params = ()) -> Any: ...
+    def executemany(self, sql: str, rows: Sequence[Params]) -> Any: ...
     def fetchone(self) -> Any: ...
     def fetchall(self) -> list[Any]: ...
 
@@ -45,11 +47,19 @@ class _PgCursor:
         self._cursor.executemany(sql.replace("?", "%s"), rows)
 
     def copy_rows(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
-        """Load rows with ``COPY ... FROM STDIN`` (text format: the server parses each value by
-        its column's type); names are the read models' own, never input. Returns the count."""
+        """Load rows with ``COPY ... FROM STDIN`` in binary format, each value sent as its
+        column's type (read from the catalogue), which the server need not parse; names are
+        the read models' own, never input. Returns the count."""
+        self._cursor.execute(
+            "SELECT column_name, udt_name FROM information_schema.columns "
+            "WHERE table_schema = current_schema() AND table_name = %s",
+            [table],
+        )
+        types = {str(name): str(kind) for name, kind in self._cursor.fetchall()}
         count = 0
-        statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+        statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)"
         with self._cursor.copy(statement) as copy:
+            copy.set_types([types[column] for column in columns])
             for row in rows:
                 copy.write_row(row)
                 count += 1
@@ -122,6 +132,22 @@ class Database:
         if self.dialect == "sqlite":
             self._sqlite.execute("PRAGMA journal_mode = OFF")
             self._sqlite.execute("PRAGMA synchronous = OFF")
+
+    @contextmanager
+    def attached(self, files: Sequence[tuple[Path, str]]) -> Iterator[None]:
+        """SQLite: other database files attached as these schemas meanwhile (``ATTACH`` cannot
+        run inside a transaction, so this wraps one); schema names are the caller's own."""
+        if self.dialect != "sqlite":
+            raise ValueError("only a SQLite database can attach files")
+        done: list[str] = []
+        try:
+            for path, schema in files:
+                self._sqlite.execute(f"ATTACH DATABASE ? AS {schema}", (str(path),))
+                done.append(schema)
+            yield
+        finally:
+            for schema in done:
+                self._sqlite.execute(f"DETACH DATABASE {schema}")
 
     def close(self) -> None:
         if self.dialect == "sqlite":

@@ -56,6 +56,8 @@ from eventsourcing.domain import DomainEventProtocol
 
 from ledger.commands import goods_lines, read_payload, stock_key
 from ledger.fields import Fields
+from projections.pending_rows import PendingRows
+from projections.runner import Events
 
 MONEY = ""  # the measure of money (fen); a goods measure is its store bucket key
 INFLOWS = ("donation.receive", "appropriation.receive", "goods.receive")
@@ -64,6 +66,7 @@ OUTFLOWS = {"disbursement.make": "disbursement", "goods.issue": "goods_issue"}
 USES = ("disbursement", "goods_issue", "substitution")  # what a source's amount went to
 _CHINA = timezone(timedelta(hours=8))
 _PAGE = 32
+_FIRST_PAGE = 4
 
 Part = tuple[str, str, int]  # (source, measure, amount)
 
@@ -75,6 +78,7 @@ class TracingError(RuntimeError):
 class TracingProjection:
     name = "tracing"
     tables = ("gk_trace_sources", "gk_trace", "gk_trace_lots")
+    rebuild_cost = 18  # its share of a rebuild's work (``Runner.rebuild`` splits by it)
 
     def create(self, cursor: Any, dialect: str) -> None:
         cursor.execute(
@@ -100,15 +104,26 @@ class TracingProjection:
         cursor.execute("CREATE INDEX IF NOT EXISTS gk_trace_lots_by_source ON gk_trace_lots (source)")
 
     def apply(self, cursor: Any, event: DomainEventProtocol[Any], position: int) -> None:
-        signed = getattr(event, "signed", None)
-        if signed is None:  # pragma: no cover - every ledger event is signed
-            return
-        payload = read_payload(signed)
-        if payload["targets"][0] != str(event.originator_id):
-            return  # a command is traced once, on the event of its first aggregate
-        cmd = payload["cmd"]
-        if cmd in INFLOWS or cmd in INTERNAL or cmd in OUTFLOWS or cmd == "correction.record":
-            _Step(cursor, position, event.originator_version, payload).run()
+        self.apply_page(cursor, [(event, position)])
+
+    def apply_page(self, cursor: Any, events: Events) -> None:
+        """The page's commands in turn; their trace rows in one statement, written before any
+        read of them (a correction's) and at the page's end. Lots are written as they change."""
+        pending = PendingRows(cursor)
+        lots = _PageLots(cursor)
+        for event, position in events:
+            signed = getattr(event, "signed", None)
+            if signed is None:  # pragma: no cover - every ledger event is signed
+                continue
+            payload = read_payload(signed)
+            cmd = payload["cmd"]
+            if not (cmd in INFLOWS or cmd in INTERNAL or cmd in OUTFLOWS or cmd == "correction.record"):
+                continue
+            if payload["targets"][0] != str(event.originator_id):
+                continue  # a command is traced once, on the event of its first aggregate
+            _Step(cursor, pending, lots, position, event.originator_version, payload).run()
+        pending.flush()
+        lots.flush()
 
 
 def source_ref(cmd: str, body: dict[str, Any], version: int) -> str:
@@ -138,11 +153,52 @@ def _internal(cmd: str, body: dict[str, Any]) -> tuple[str, str, str, str, int]:
     return f"fund:{body['from_fund']}", purpose, f"fund:{body['to_fund']}", purpose, int(body["amount"])
 
 
+class _PageLots:
+    """What a page of events has done to ``gk_trace_lots`` beyond its inserts and deletes,
+    which are written at once: the changes of lots' remaining amounts, summed per lot and
+    written at the page's end, and each queue's front as last read, until a lot is added to
+    or removed from that queue. ``_Step._lots`` adds the changes to what it reads, so every
+    step sees the lots as if each change had been written when it was made."""
+
+    def __init__(self, cursor: Any) -> None:
+        self.c = cursor
+        self.changes: dict[tuple[str, str, int], int] = {}  # (account, bucket, seq) -> change
+        self.fronts: dict[tuple[str, str], list[tuple[int, str, str, int]]] = {}  # rows as stored
+
+    def change(self, account: str, bucket: str, seq: int, amount: int) -> None:
+        key = (account, bucket, seq)
+        self.changes[key] = self.changes.get(key, 0) + amount
+
+    def gone(self, account: str, bucket: str, seq: int) -> None:
+        """The lot was deleted: forget its change and its queue's front."""
+        self.changes.pop((account, bucket, seq), None)
+        self.fronts.pop((account, bucket), None)
+
+    def flush(self) -> None:
+        self.c.executemany(
+            "UPDATE gk_trace_lots SET remaining = remaining + ? "
+            "WHERE account = ? AND bucket = ? AND seq = ?",
+            [(k, *key) for key, k in self.changes.items() if k],
+        )
+        self.changes.clear()
+        self.fronts.clear()
+
+
 class _Step:
     """One command's effect on the lots and the trace rows (all within the runner's transaction)."""
 
-    def __init__(self, cursor: Any, position: int, version: int, payload: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        cursor: Any,
+        pending: PendingRows,
+        lots: _PageLots,
+        position: int,
+        version: int,
+        payload: dict[str, Any],
+    ) -> None:
         self.c = cursor
+        self.pending = pending
+        self.lots = lots
         self.position = position
         self.version = version
         self.payload = payload
@@ -292,25 +348,36 @@ class _Step:
 
     def _lots(self, account: str, bucket: str, *, newest: bool, source: str | None = None
               ) -> Iterator[tuple[int, str, str, int]]:  # fmt: skip
-        """The bucket's lots in queue order (or newest first), fetched a page at a time."""
+        """The bucket's lots in queue order (or newest first), fetched a page at a time: a short
+        first page, as most draws take from the first lot or two, and that one kept for the
+        page of events (``_PageLots``)."""
         order, after = ("DESC", "<") if newest else ("ASC", ">")
+        front = not newest and source is None
         last: int | None = None
+        limit = _FIRST_PAGE
         while True:
-            sql = ("SELECT seq, source, measure, remaining FROM gk_trace_lots "
-                   "WHERE account = ? AND bucket = ?")  # fmt: skip
-            params: list[Any] = [account, bucket]
-            if source is not None:
-                sql += " AND source = ?"
-                params.append(source)
-            if last is not None:
-                sql += f" AND seq {after} ?"
-                params.append(last)
-            self.c.execute(f"{sql} ORDER BY seq {order} LIMIT {_PAGE}", params)
-            rows = [(int(r[0]), str(r[1]), str(r[2]), int(r[3])) for r in self.c.fetchall()]
-            yield from rows
-            if len(rows) < _PAGE:
+            rows = self.lots.fronts.get((account, bucket)) if front and last is None else None
+            if rows is None:
+                sql = ("SELECT seq, source, measure, remaining FROM gk_trace_lots "
+                       "WHERE account = ? AND bucket = ?")  # fmt: skip
+                params: list[Any] = [account, bucket]
+                if source is not None:
+                    sql += " AND source = ?"
+                    params.append(source)
+                if last is not None:
+                    sql += f" AND seq {after} ?"
+                    params.append(last)
+                self.c.execute(f"{sql} ORDER BY seq {order} LIMIT {limit}", params)
+                rows = [(int(r[0]), str(r[1]), str(r[2]), int(r[3])) for r in self.c.fetchall()]
+                if front and last is None:
+                    self.lots.fronts[account, bucket] = rows
+            changes = self.lots.changes
+            for seq, owner, measure, remaining in rows:
+                yield seq, owner, measure, remaining + changes.get((account, bucket, seq), 0)
+            if len(rows) < limit:
                 return
             last = rows[-1][0]
+            limit = _PAGE
 
     def _take(self, account: str, bucket: str, amount: int, *, newest: bool,
               source: str | None = None) -> list[Part]:  # fmt: skip
@@ -324,12 +391,9 @@ class _Step:
                     "DELETE FROM gk_trace_lots WHERE account = ? AND bucket = ? AND seq = ?",
                     (account, bucket, seq),
                 )
+                self.lots.gone(account, bucket, seq)
             else:
-                self.c.execute(
-                    "UPDATE gk_trace_lots SET remaining = remaining - ? "
-                    "WHERE account = ? AND bucket = ? AND seq = ?",
-                    (k, account, bucket, seq),
-                )
+                self.lots.change(account, bucket, seq, -k)
             if parts and parts[-1][0] == owner:
                 parts[-1] = (owner, measure, parts[-1][2] + k)
             else:
@@ -370,6 +434,7 @@ class _Step:
             "VALUES (?, ?, ?, ?, ?, ?)",
             (account, bucket, seq, source, measure, amount),
         )
+        self.lots.fronts.pop((account, bucket), None)
 
     def _grow(self, account: str, bucket: str, source: str, measure: str, amount: int) -> None:
         """A corrected source's newest lot grows in place; without one, a lot at the end."""
@@ -385,16 +450,13 @@ class _Step:
             self._add(account, bucket, int(own[0]), amount)
 
     def _add(self, account: str, bucket: str, seq: int, amount: int) -> None:
-        self.c.execute(
-            "UPDATE gk_trace_lots SET remaining = remaining + ? "
-            "WHERE account = ? AND bucket = ? AND seq = ?",
-            (amount, account, bucket, seq),
-        )
+        self.lots.change(account, bucket, seq, amount)
 
     # --- rows --------------------------------------------------------------------------------
 
     def _rows_of(self, move: str | None) -> list[tuple[str, str, int, str, str, dict[str, Any]]]:
         """The original rows of a movement: (source, measure, amount, from, day, detail)."""
+        self.pending.flush()
         self.c.execute(
             "SELECT source, measure, amount, from_account, day, detail FROM gk_trace "
             "WHERE move = ? AND corrects IS NULL ORDER BY position, seq",
@@ -412,7 +474,7 @@ class _Step:
         details = {k: v for k, v in (detail or {}).items() if k != "note"}
         if self.note is not None:
             details["note"] = self.note
-        self.c.execute(
+        self.pending.add(
             "INSERT INTO gk_trace (position, seq, source, kind, measure, amount, from_account, "
             "to_account, day, move, corrects, counterpart, detail) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -460,5 +522,8 @@ def _day(at: str) -> str:
     return datetime.fromisoformat(at).astimezone(_CHINA).date().isoformat()
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True)  # as json.dumps(...), built once
+
+
 def _dumps(value: object) -> str:
-    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return _ENCODER.encode(value)

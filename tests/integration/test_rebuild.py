@@ -1,0 +1,149 @@
+"""Rebuilding the read models, on both backends: a page applied at once (``apply_page``) writes
+the same rows as its events applied one by one, a rebuild split between two processes equals
+the read models kept up to date as the log grew, and a rebuild that fails anywhere, in this
+process or in the other one, leaves the old read models and their positions as they were."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+import pytest
+
+from api.demo import build_demo, demo_officials
+from api.demo_disclosures import demo_disclosures
+from ledger.application import Ledger
+from projections.balances import BalancesProjection
+from projections.deadlines import DisclosureProjection
+from projections.flows import FlowsProjection
+from projections.log_clock import LogClockProjection
+from projections.merkle_log import MerkleProjection
+from projections.recipients import RecipientsProjection
+from projections.runner import Events, Projection, Runner
+from projections.sql import Database
+from projections.store import database_env
+from projections.tracing import TracingProjection
+from tests.conftest import postgres_url
+
+Snapshot = dict[str, list[tuple[Any, ...]]]
+
+
+def every_read_model() -> list[Projection]:
+    """The server's read models (``api.bootstrap``) and the log clock, which has no
+    ``apply_page`` and so is applied event by event even in a batched page."""
+    return [BalancesProjection(), MerkleProjection(), FlowsProjection(), RecipientsProjection(),
+            DisclosureProjection(), TracingProjection(), LogClockProjection()]  # fmt: skip
+
+
+def snapshot(db: Database, projections: list[Projection]) -> Snapshot:
+    """Every row of every read model and every position, in a stable order."""
+    tables = {t: sorted(db.query(f"SELECT * FROM {t}"), key=repr) for p in projections for t in p.tables}
+    tables["gk_tracking"] = sorted(db.query("SELECT name, position FROM gk_tracking"))
+    return tables
+
+
+def forget(db: Database, projections: list[Projection]) -> None:
+    """Empty the read models and set them back to the start of the log."""
+    with db.transaction() as cursor:
+        for projection in projections:
+            for table in projection.tables:
+                cursor.execute(f"DELETE FROM {table}")
+            cursor.execute("UPDATE gk_tracking SET position = 0 WHERE name = ?", (projection.name,))
+
+
+@dataclass
+class Year:
+    app: Ledger
+    db: Database
+    incremental: Snapshot  # kept up to date while the year was recorded, event by event
+
+
+@pytest.fixture(
+    scope="module",
+    params=[pytest.param("sqlite", id="sqlite"),
+            pytest.param("postgres", id="postgres", marks=pytest.mark.postgres)],
+)  # fmt: skip
+def year(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Year]:
+    """The demo year with its disclosure record, its read models caught up after every batch
+    in odd-sized pages, one event at a time: built once per backend, in a database of its own."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('rebuild') / 'year.db'}"
+        server = name = ""
+    else:
+        server = postgres_url()
+        name = f"gongkai_rebuild_{uuid.uuid4().hex[:8]}"
+        with psycopg.connect(server, autocommit=True) as conn:
+            conn.execute(f"CREATE DATABASE {name}")
+        url = server.rsplit("/", 1)[0] + "/" + name
+    app = Ledger(env=database_env(url))
+    db = Database(url)
+    try:
+        runner = Runner(app, db, every_read_model())
+
+        def catch_up(_: int) -> None:
+            runner.catch_up(page=389)
+
+        build_demo(app, progress=catch_up)
+        demo_disclosures(app, demo_officials(2026))
+        runner.catch_up(page=389)
+        yield Year(app, db, snapshot(db, every_read_model()))
+    finally:
+        db.close()
+        app.close()
+        if name:
+            with psycopg.connect(server, autocommit=True) as conn:
+                conn.execute(f"DROP DATABASE {name} WITH (FORCE)")
+
+
+def test_the_year_fills_every_read_model(year: Year) -> None:
+    empty = [table for table, rows in year.incremental.items() if not rows]
+    assert not empty, "the story leaves read models untested"
+
+
+def test_pages_applied_at_once_write_the_rows_of_events_applied_one_by_one(year: Year) -> None:
+    projections = every_read_model()
+    forget(year.db, projections)
+    Runner(year.app, year.db, projections).catch_up(page=1000, batched=True)
+    assert snapshot(year.db, projections) == year.incremental
+
+
+def test_a_rebuild_in_two_processes_equals_the_read_models_kept_as_the_log_grew(year: Year) -> None:
+    projections = every_read_model()
+    runner = Runner(year.app, year.db, projections)
+    assert len(runner._groups()) == 2, "the rebuild would not use a second process"
+    applied = runner.rebuild()
+    assert snapshot(year.db, projections) == year.incremental
+    assert applied == len(projections) * len(year.incremental["gk_merkle_leaves"])  # one per event
+
+
+# --- failures ------------------------------------------------------------------------------
+
+
+class BrokenFlows(FlowsProjection):
+    """Flows whose rebuild fails half-way through the log (on purpose); module-level, so the
+    child process that rebuilds it can import it."""
+
+    rebuild_cost = 1
+
+    def apply_page(self, cursor: Any, events: Events) -> None:
+        super().apply_page(cursor, events)
+        if any(position > 3000 for _, position in events):
+            raise RuntimeError("the disk filled up")
+
+
+@pytest.mark.parametrize("where", ["this process", "the other process"])
+def test_a_rebuild_that_fails_in_either_process_leaves_the_old_read_models(year: Year, where: str) -> None:
+    # The costlier group is rebuilt here, the other one in the child process.
+    broken: list[Projection] = [BrokenFlows(), DisclosureProjection()]
+    if where == "the other process":
+        broken = [TracingProjection(), BrokenFlows()]
+    runner = Runner(year.app, year.db, broken)
+    group = runner._groups()[0 if where == "this process" else 1]
+    assert [p.name for p in group] == ["flows"]
+    before = snapshot(year.db, broken)
+    with pytest.raises(RuntimeError, match="the disk filled up"):
+        runner.rebuild()
+    assert snapshot(year.db, broken) == before
