@@ -61,7 +61,7 @@ def scratch_as_of(
         db = Database(f"sqlite:///{Path(folder) / 'as-of.db'}")
         try:
             stop = leaf_of(live, size - 1)[0] if size > 0 else 0
-            Runner(app, db, projections).catch_up(stop=stop)
+            Runner(app, db, projections).catch_up(stop=stop, batched=True)
             yield db
         finally:
             db.close()
@@ -93,7 +93,7 @@ def kept_as_of(
         path.unlink()
     db = Database(f"sqlite:///{path}")
     try:
-        Runner(app, db, projections).catch_up(stop=stop)
+        Runner(app, db, projections).catch_up(stop=stop, batched=True)
         root = tree(live, size).root()
         with db.transaction() as cursor:
             cursor.execute(_KEPT_DDL)
