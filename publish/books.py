@@ -19,9 +19,10 @@ from typing import Any
 
 from projections import deadlines
 from projections.balances import officials
-from projections.reports import Scope, area_reports, goods_ledger
+from projections.reports import AreaReports, Scope, area_reports, goods_ledger
 from projections.sql import Database
 from projections.trace_report import donation_records
+from publish.apart import Apart
 
 PUBLISHED = ("published", "filed", "corrected")
 
@@ -66,12 +67,24 @@ class Books:
 
 
 def read_books(db: Database, today: date) -> Books:
-    reports = area_reports(db, Scope())
-    found = donation_records(db)
+    """Everything the portal shows; the fund-flow reports (the longest part: scans of every
+    flow) are read by a forked process meanwhile, over a connection of its own."""
+
+    def reports_apart() -> AreaReports:
+        apart = Database(db.url)
+        try:
+            return area_reports(apart, Scope())
+        finally:
+            apart.close()
+
+    with Apart("fork", reports_apart) as reports_job:
+        found = donation_records(db)
+        goods = goods_ledger(db, Scope())
+        reports = reports_job.result()
     return Books(
         report=reports.whole,
         by_area=reports.by_area,
-        goods=goods_ledger(db, Scope()),
+        goods=goods,
         links=reports.links,
         accounts=_accounts(db),
         items=_items(db),

@@ -214,6 +214,22 @@ def build_site(db: Database, stamp: Stamp, out: Path, options: SiteOptions | Non
     has are deleted. Without it, ``out`` should be empty.
     """
     options = options or SiteOptions()
+    org = Organisation.of_town(stamp.jurisdiction, options.org_id)
+
+    def open_data() -> tuple[bytes, bytes]:
+        apart = Database(db.url)  # a connection is never used across a fork
+        try:
+            return iati_activities(apart, stamp, org), grants_package(apart, stamp, org)
+        finally:
+            apart.close()
+
+    # The open data depend on the read models alone: a forked process makes them meanwhile.
+    with Apart("fork", open_data) as open_data_job:
+        return _build(db, stamp, out, options, previous, version, org, open_data_job)
+
+
+def _build(db: Database, stamp: Stamp, out: Path, options: SiteOptions, previous: dict[str, Entry] | None,
+           version: str, org: Organisation, open_data_job: Apart[tuple[bytes, bytes]]) -> SiteSummary:  # fmt: skip
     books = read_books(db, stamp.day)
     figures = Figures(books.report, books.goods["goods"], books.donations)
     writer = Writer(out, dict(previous or {}))
@@ -225,9 +241,6 @@ def build_site(db: Database, stamp: Stamp, out: Path, options: SiteOptions | Non
     for name in ASSETS:
         writer.write(f"static/{name}", (STATIC / name).read_bytes())
     listed = _write_data(writer, books, figures, stamp, keys, traces)
-    org = Organisation.of_town(stamp.jurisdiction, options.org_id)
-    writer.write(OPEN_DATA["iati"], iati_activities(db, stamp, org))
-    writer.write(OPEN_DATA["360giving"], grants_package(db, stamp, org))
     font = options.font or find_font()
     env = environment()
     languages = [_Pages(env, writer, books, figures, stamp, lang, keys, version, traces) for lang in LANGS]
@@ -245,6 +258,9 @@ def build_site(db: Database, stamp: Stamp, out: Path, options: SiteOptions | Non
 
     with Apart("fork", sheets) as sheets_job, Apart("fork", render_english) as english_job:
         languages[0].render_all()
+        iati, giving = open_data_job.result()
+        writer.write(OPEN_DATA["iati"], iati)
+        writer.write(OPEN_DATA["360giving"], giving)
         for item_no, pdf in sheets_job.result():
             writer.write(sheet_path(item_no), pdf)
         entries, reused, languages[1].count = english_job.result()
