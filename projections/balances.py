@@ -15,8 +15,7 @@ from eventsourcing.domain import DomainEventProtocol
 
 from ledger.accounts import deltas_for
 from ledger.catalogue import area_of
-from ledger.commands import read_payload
-from projections.runner import Events
+from projections.runner import Events, signed_payloads
 
 _OPEN_KINDS = {"fund.open": "fund", "program.open": "program", "store.open": "store"}
 _REGISTRY = ("registry.found", "official.enrol", "official.change_role", "official.revoke")
@@ -55,11 +54,7 @@ class BalancesProjection:
         opened: list[tuple[Any, ...]] = []
         buckets: dict[tuple[str, str], int] = {}
         moved: dict[str, list[int]] = {}  # account id -> [net change, latest position]
-        for event, position in events:
-            signed = getattr(event, "signed", None)
-            if signed is None:  # pragma: no cover - every ledger event is signed
-                continue
-            payload = read_payload(signed)
+        for event, payload, position in signed_payloads(events):
             cmd = payload["cmd"]
             if cmd in _OPEN_KINDS:
                 body = payload["body"]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import gc
 import multiprocessing
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any, Protocol
@@ -21,6 +21,7 @@ from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.popo import POPOApplicationRecorder
 
 from ledger.application import Ledger
+from ledger.commands import read_payload
 from projections.sql import Database
 
 TRACKING_DDL = "CREATE TABLE IF NOT EXISTS gk_tracking (name TEXT PRIMARY KEY, position BIGINT NOT NULL)"
@@ -28,6 +29,15 @@ REBUILD_PAGE = 1000
 
 # A page of decoded events with their positions in the log, in log order.
 Events = Sequence[tuple[DomainEventProtocol[Any], int]]
+
+
+def signed_payloads(events: Events) -> Iterator[tuple[DomainEventProtocol[Any], dict[str, Any], int]]:
+    """A page's events with their signed payloads (parsed once, ``read_payload``) and positions."""
+    for event, position in events:
+        signed = getattr(event, "signed", None)
+        if signed is None:  # pragma: no cover - every ledger event is signed
+            continue
+        yield event, read_payload(signed), position
 
 
 class Projection(Protocol):

@@ -54,10 +54,10 @@ from typing import Any
 
 from eventsourcing.domain import DomainEventProtocol
 
-from ledger.commands import goods_lines, read_payload, stock_key
+from ledger.commands import goods_lines, stock_key
 from ledger.fields import Fields
 from projections.pending_rows import PendingRows
-from projections.runner import Events
+from projections.runner import Events, signed_payloads
 
 MONEY = ""  # the measure of money (fen); a goods measure is its store bucket key
 INFLOWS = ("donation.receive", "appropriation.receive", "goods.receive")
@@ -111,11 +111,7 @@ class TracingProjection:
         read of them (a correction's) and at the page's end. Lots are written as they change."""
         pending = PendingRows(cursor)
         lots = _PageLots(cursor)
-        for event, position in events:
-            signed = getattr(event, "signed", None)
-            if signed is None:  # pragma: no cover - every ledger event is signed
-                continue
-            payload = read_payload(signed)
+        for event, payload, position in signed_payloads(events):
             cmd = payload["cmd"]
             if not (cmd in INFLOWS or cmd in INTERNAL or cmd in OUTFLOWS or cmd == "correction.record"):
                 continue
