@@ -223,14 +223,17 @@ def _publish(services: Services, live: Database, note: SignedNote, out: Path, vi
             timings["read_models"] = round(time.monotonic() - mark, 2)
             mark = time.monotonic()
             stamp = Stamp(jurisdiction, cp.origin, cp.size, cp.root, log_time(db) or "")
+            boards = 0
+            if village_boards is not None:
+                boards = write_village_boards(db, services.ledger, stamp, village_boards)
+            # The event store is not read any more: closing it now stops its connection pool's
+            # threads (PostgreSQL), so the site's helpers may fork (``publish.apart``).
+            services.ledger.close()
             try:
                 summary = build_site(db, stamp, out, options, previous=previous.files if previous else None,
                                      version=render_version())  # fmt: skip
             except SheetError as error:  # e.g. a character the font lacks
                 raise InputError(str(error)) from None
-            boards = 0
-            if village_boards is not None:
-                boards = write_village_boards(db, services.ledger, stamp, village_boards)
         timings["pages"] = round(time.monotonic() - mark, 2)
         mark = time.monotonic()
         bundle, seconds = bundle_job.result()
