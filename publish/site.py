@@ -82,15 +82,13 @@ class SiteError(Exception):
 
 @dataclass
 class Writer:
-    """Writes the site's files and keeps each one's SHA-256 and size; with the ``previous``
+    """Writes the site's files and keeps each one's entry (SHA-256, size); with the ``previous``
     publish's files (``publish.site_state``) it leaves a file that is already what it would
     write untouched, and ``reuse`` takes a per-record page whose key is unchanged as it is."""
 
     out: Path
     previous: dict[str, Entry] = field(default_factory=dict)
     entries: dict[str, Entry] = field(default_factory=dict)
-    sums: dict[str, str] = field(default_factory=dict)
-    sizes: dict[str, int] = field(default_factory=dict)
     reused: int = 0
     _folders: set[Path] = field(default_factory=set)
     _on_disk: set[str] = field(default_factory=set)  # found by ``reusable`` as the last publish left them
@@ -135,8 +133,6 @@ class Writer:
 
     def _keep(self, path: str, entry: Entry) -> None:
         self.entries[path] = entry
-        self.sums[path] = entry.sha256
-        self.sizes[path] = entry.size
 
     def remove_stale(self) -> int:
         """Delete the last publish's files that this one did not write; return how many."""
@@ -266,7 +262,7 @@ def _build(db: Database, stamp: Stamp, out: Path, options: SiteOptions, previous
         entries, reused, languages[1].count = english_job.result()
     writer.merge(entries, reused)
     languages[1].writer = writer
-    downloads = {path: (writer.sums[path], writer.sizes[path]) for path in sorted(writer.sums)
+    downloads = {path: (e.sha256, e.size) for path, e in sorted(writer.entries.items())
                  if path.startswith("data/") or path == "feed.atom"}  # fmt: skip
     for pages in languages:
         pages.render_downloads(downloads, listed)
@@ -278,7 +274,7 @@ def _build(db: Database, stamp: Stamp, out: Path, options: SiteOptions, previous
     ]
     writer.write("data/SHA256SUMS", "".join(lines).encode("utf-8"))
     removed = writer.remove_stale()
-    return SiteSummary(files=len(writer.sums), bytes=sum(writer.sizes.values()),
+    return SiteSummary(files=len(writer.entries), bytes=sum(e.size for e in writer.entries.values()),
                        pages=sum(p.count for p in languages),
                        items=len(books.items), figures=len(figures.table),
                        donations=len(books.records), sheets=len(books.items), reused=writer.reused,

@@ -9,7 +9,9 @@ empty ``public`` schema. Without the URL the PostgreSQL run is skipped, except i
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -30,6 +32,24 @@ def postgres_url() -> str:
             pytest.fail(f"{POSTGRES_URL_VAR} is not set but PostgreSQL tests are required")
         pytest.skip(f"{POSTGRES_URL_VAR} not set; make test starts PostgreSQL")
     return url
+
+
+@contextmanager
+def own_database(backend: str, tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator[str]:
+    """The URL of a database of its own for a module's fixture: a SQLite file, or a PostgreSQL
+    database created on the test server and dropped afterwards."""
+    if backend == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp(name) / f'{name}.db'}"
+        return
+    server = postgres_url()
+    database = f"gongkai_{name}_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {database}")
+    try:
+        yield server.rsplit("/", 1)[0] + "/" + database
+    finally:
+        with psycopg.connect(server, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE {database} WITH (FORCE)")
 
 
 def empty_postgres(url: str) -> str:

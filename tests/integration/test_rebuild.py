@@ -5,12 +5,10 @@ process or in the other one, leaves the old read models and their positions as t
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import psycopg
 import pytest
 
 from api.demo import build_demo, demo_officials
@@ -26,7 +24,7 @@ from projections.runner import Events, Projection, Runner
 from projections.sql import Database
 from projections.store import database_env
 from projections.tracing import TracingProjection
-from tests.conftest import postgres_url
+from tests.conftest import own_database
 
 Snapshot = dict[str, list[tuple[Any, ...]]]
 
@@ -69,33 +67,22 @@ class Year:
 def year(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Year]:
     """The demo year with its disclosure record, its read models caught up after every batch
     in odd-sized pages, one event at a time: built once per backend, in a database of its own."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('rebuild') / 'year.db'}"
-        server = name = ""
-    else:
-        server = postgres_url()
-        name = f"gongkai_rebuild_{uuid.uuid4().hex[:8]}"
-        with psycopg.connect(server, autocommit=True) as conn:
-            conn.execute(f"CREATE DATABASE {name}")
-        url = server.rsplit("/", 1)[0] + "/" + name
-    app = Ledger(env=database_env(url))
-    db = Database(url)
-    try:
-        runner = Runner(app, db, every_read_model())
+    with own_database(request.param, tmp_path_factory, "rebuild") as url:
+        app = Ledger(env=database_env(url))
+        db = Database(url)
+        try:
+            runner = Runner(app, db, every_read_model())
 
-        def catch_up(_: int) -> None:
+            def catch_up(_: int) -> None:
+                runner.catch_up(page=389)
+
+            build_demo(app, progress=catch_up)
+            demo_disclosures(app, demo_officials(2026))
             runner.catch_up(page=389)
-
-        build_demo(app, progress=catch_up)
-        demo_disclosures(app, demo_officials(2026))
-        runner.catch_up(page=389)
-        yield Year(app, db, snapshot(db, every_read_model()))
-    finally:
-        db.close()
-        app.close()
-        if name:
-            with psycopg.connect(server, autocommit=True) as conn:
-                conn.execute(f"DROP DATABASE {name} WITH (FORCE)")
+            yield Year(app, db, snapshot(db, every_read_model()))
+        finally:
+            db.close()
+            app.close()
 
 
 def test_the_year_fills_every_read_model(year: Year) -> None:

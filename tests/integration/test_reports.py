@@ -4,13 +4,11 @@ report as of a checkpoint equals the report the live books gave at that moment."
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-import psycopg
 import pytest
 
 from api.demo import build_demo
@@ -24,7 +22,7 @@ from projections.reports import Scope, area_reports, flow_report, goods_ledger
 from projections.runner import Runner
 from projections.sql import Database
 from projections.store import database_env
-from tests.conftest import postgres_url
+from tests.conftest import own_database
 
 
 @dataclass
@@ -45,27 +43,15 @@ def _projections() -> list[BalancesProjection | MerkleProjection | FlowsProjecti
 )  # fmt: skip
 def demo(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Books]:
     """The demo year, built once per backend into a database of its own."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('demo') / 'demo.db'}"
-        cleanup = None
-    else:
-        server = postgres_url()
-        name = f"gongkai_reports_{uuid.uuid4().hex[:8]}"
-        with psycopg.connect(server, autocommit=True) as conn:
-            conn.execute(f"CREATE DATABASE {name}")
-        url = server.rsplit("/", 1)[0] + "/" + name
-        cleanup = (server, name)
-    app = Ledger(env=database_env(url))
-    build_demo(app)
-    db = Database(url)
-    runner = Runner(app, db, _projections())
-    runner.catch_up(page=700)
-    yield Books(app, db, runner)
-    db.close()
-    app.close()
-    if cleanup is not None:
-        with psycopg.connect(cleanup[0], autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE {cleanup[1]} WITH (FORCE)")
+    with own_database(request.param, tmp_path_factory, "reports") as url:
+        app = Ledger(env=database_env(url))
+        build_demo(app)
+        db = Database(url)
+        runner = Runner(app, db, _projections())
+        runner.catch_up(page=700)
+        yield Books(app, db, runner)
+        db.close()
+        app.close()
 
 
 def test_every_fund_program_and_the_whole_ledger_reconcile(demo: Books) -> None:

@@ -12,7 +12,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import psycopg
 import pytest
 from click.testing import CliRunner
 from eventsourcing.domain import DomainEventProtocol
@@ -50,7 +49,7 @@ from tests.builders import (
     money_donation,
     transfer,
 )
-from tests.conftest import postgres_url
+from tests.conftest import own_database
 
 TRACE_TABLES = {
     "gk_trace_sources": "ref",
@@ -442,48 +441,37 @@ class DemoTrace:
 def demo(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoTrace]:
     """The demo year traced while it is recorded (a catch-up after every batch, in small
     pages), then rebuilt from zero: built once per backend, in a database of its own."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('trace') / 'demo.db'}"
-        server = name = ""
-    else:
-        server = postgres_url()
-        name = f"gongkai_trace_{uuid.uuid4().hex[:8]}"
-        with psycopg.connect(server, autocommit=True) as conn:
-            conn.execute(f"CREATE DATABASE {name}")
-        url = server.rsplit("/", 1)[0] + "/" + name
-    app = Ledger(env=database_env(url))
-    db = Database(url)
-    try:
-        runner = Runner(app, db, [BalancesProjection(), TracingProjection()])
+    with own_database(request.param, tmp_path_factory, "trace") as url:
+        app = Ledger(env=database_env(url))
+        db = Database(url)
+        try:
+            runner = Runner(app, db, [BalancesProjection(), TracingProjection()])
 
-        def catch_up(_: int) -> None:
+            def catch_up(_: int) -> None:
+                runner.catch_up(page=97)
+
+            build_demo(app, progress=catch_up)
             runner.catch_up(page=97)
-
-        build_demo(app, progress=catch_up)
-        runner.catch_up(page=97)
-        incremental = snapshot(db)
-        Runner(app, db, [TracingProjection()]).rebuild()
-        yield DemoTrace(
-            incremental=incremental,
-            rebuilt=snapshot(db),
-            figures=reconciliation(db),
-            donations={str(r): json.loads(b) | {"status": s} for r, b, s in db.query(
-                "SELECT label, body, status FROM gk_trace_sources WHERE kind = 'donation'")},
-            lots={(str(a), str(b)): int(n) for a, b, n in db.query(
-                "SELECT account, bucket, SUM(remaining) FROM gk_trace_lots GROUP BY account, bucket")},
-            balances={(f"{k}:{c}", str(b)): int(n) for k, c, b, n in db.query(
-                "SELECT a.kind, a.code, b.bucket, b.amount FROM gk_buckets b "
-                "JOIN gk_accounts a ON a.id = b.account_id WHERE b.amount <> 0")},
-            traces=donation_traces(db),
-            each={str(r): donation_trace(db, str(r)) for (r,) in db.query(
-                "SELECT label FROM gk_trace_sources WHERE kind = 'donation'")},
-        )  # fmt: skip
-    finally:
-        db.close()
-        app.close()
-        if name:
-            with psycopg.connect(server, autocommit=True) as conn:
-                conn.execute(f"DROP DATABASE {name} WITH (FORCE)")
+            incremental = snapshot(db)
+            Runner(app, db, [TracingProjection()]).rebuild()
+            yield DemoTrace(
+                incremental=incremental,
+                rebuilt=snapshot(db),
+                figures=reconciliation(db),
+                donations={str(r): json.loads(b) | {"status": s} for r, b, s in db.query(
+                    "SELECT label, body, status FROM gk_trace_sources WHERE kind = 'donation'")},
+                lots={(str(a), str(b)): int(n) for a, b, n in db.query(
+                    "SELECT account, bucket, SUM(remaining) FROM gk_trace_lots GROUP BY account, bucket")},
+                balances={(f"{k}:{c}", str(b)): int(n) for k, c, b, n in db.query(
+                    "SELECT a.kind, a.code, b.bucket, b.amount FROM gk_buckets b "
+                    "JOIN gk_accounts a ON a.id = b.account_id WHERE b.amount <> 0")},
+                traces=donation_traces(db),
+                each={str(r): donation_trace(db, str(r)) for (r,) in db.query(
+                    "SELECT label FROM gk_trace_sources WHERE kind = 'donation'")},
+            )  # fmt: skip
+        finally:
+            db.close()
+            app.close()
 
 
 def test_the_demo_traced_incrementally_equals_the_demo_rebuilt(demo: DemoTrace) -> None:
