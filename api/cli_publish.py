@@ -154,6 +154,7 @@ def publish(
             org_id=check_org_id(org_id),
             base_url=check_base_url(base_url),
             font=find_font(FontFile.parse(sheet_font) if sheet_font else None),
+            font_cache=state.settings.log_key_file.parent / "sheet-fonts",  # beside the kept read models
         )
     except (OrganisationError, SheetError) as error:
         raise InputError(str(error)) from None
@@ -194,7 +195,7 @@ def publish(
             previous,
             kept / "publish-read-models.db",
         )
-        site_state.save(out, version, data.pop("entries"), data.pop("mark"))
+        site_state.save(out, version, data.pop("entries"), data.pop("mark"), previous)
     finally:
         site_state.close()
     data["seconds"] = round(time.monotonic() - started, 2)
@@ -208,6 +209,9 @@ def publish(
                + (f"; {boards} village-board pages into {village_boards}" if boards else ""))  # fmt: skip
 
 
+APPEND_HERE = 10_000  # entries added to the bundle that this process writes itself, at the end
+
+
 def _publish(services: Services, live: Database, note: SignedNote, out: Path, village_boards: Path | None,
              options: SiteOptions, previous: Previous | None, kept: Path) -> dict[str, Any]:  # fmt: skip
     """Render the site and its bundle (``previous``: what the last publish into ``out`` left)."""
@@ -215,8 +219,10 @@ def _publish(services: Services, live: Database, note: SignedNote, out: Path, vi
     jurisdiction = services.ledger.registry().jurisdiction
     timings: dict[str, float] = {}
     # The bundle depends on the log alone: it is written by a process of its own while this one
-    # builds the read models and the pages (spawned, not forked: it opens its own connections).
-    with Apart("spawn", write_bundle_apart, services.settings.database_url, note.text(), out,
+    # builds the read models and the pages (spawned, not forked: it opens its own connections),
+    # unless it is only appended to by a few entries, which costs less than a new interpreter.
+    appended = previous is not None and previous.bundle is not None and cp.size - previous.bundle.size <= APPEND_HERE
+    with Apart("here" if appended else "spawn", write_bundle_apart, services.settings.database_url, note.text(), out,
                services.log_key().public, previous.bundle if previous else None) as bundle_job:  # fmt: skip
         mark = time.monotonic()
         with kept_as_of(services.ledger, live, cp.size, site_projections(), kept) as db:

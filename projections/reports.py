@@ -28,6 +28,7 @@ from datetime import date
 from typing import Any, NamedTuple
 
 from ledger.catalogue import AREAS, CATEGORIES, DONOR_CLASSES
+from projections.flow_sums import RAW, Source, people, receipts, summarised
 from projections.sql import Database
 
 FAR_PAST = "0000-00-00"
@@ -76,7 +77,13 @@ def _key(text: str) -> tuple[str, str]:
 
 
 def flow_report(db: Database, scope: Scope) -> dict[str, Any]:
-    return _report(db, scope, _accounts(db), _money(db, scope), None)
+    src = _source(db, scope)
+    return _report(db, scope, _accounts(db), _money(db, scope, src), None, src)
+
+
+def _source(db: Database, scope: Scope) -> Source:
+    """The kept running totals (``projections.flow_sums``) where they serve, else the raw rows."""
+    return summarised(db, dated=scope.start is not None or scope.end is not None)
 
 
 class AreaReports(NamedTuple):
@@ -91,23 +98,25 @@ def area_reports(db: Database, scope: Scope) -> AreaReports:
     grouped by area, instead of five full scans of the flows per report (the portal shows
     all six). With it, the net money between each two accounts (pledges never counted), for
     the Sankey diagram."""
-    accounts, money = _accounts(db), _money(db, scope)
-    parts = _AreaParts(db, scope)
-    by_area = {area: _report(db, Scope(scope.start, scope.end, area=area), accounts, money, parts) for area in AREAS}
+    src = _source(db, scope)
+    accounts, money = _accounts(db), _money(db, scope, src)
+    parts = _AreaParts(db, scope, src)
+    by_area = {area: _report(db, Scope(scope.start, scope.end, area=area), accounts, money, parts, src)
+               for area in AREAS}  # fmt: skip
     links = sorted((str(k), str(s), str(d), int(during or 0)) for k, s, d, _, during in money)
     return AreaReports(
-        _report(db, scope, accounts, money, None),
+        _report(db, scope, accounts, money, None, src),
         by_area,
         [{"kind": k, "source": s, "dest": d, "amount": amount} for k, s, d, amount in links if amount],
     )
 
 
-def _money(db: Database, scope: Scope) -> list[tuple[Any, ...]]:
+def _money(db: Database, scope: Scope, src: Source = RAW) -> list[tuple[Any, ...]]:
     return db.query(
         "SELECT kind, source, dest, "
         "SUM(CASE WHEN day < ? THEN amount ELSE 0 END), "
         "SUM(CASE WHEN day >= ? THEN amount ELSE 0 END) "
-        "FROM gk_flows WHERE day <= ? AND quantity = 0 AND kind <> 'pledge' "
+        f"FROM {src.table} WHERE day <= ? AND {src.money} AND kind <> 'pledge' "
         "GROUP BY kind, source, dest",
         (scope.first, scope.first, scope.last),
     )
@@ -116,29 +125,43 @@ def _money(db: Database, scope: Scope) -> list[tuple[Any, ...]]:
 class _AreaParts:
     """The sources, pledges, payments and goods of every focus area, each read in one query."""
 
-    def __init__(self, db: Database, scope: Scope) -> None:
+    def __init__(self, db: Database, scope: Scope, src: Source = RAW) -> None:
         period = (scope.first, scope.last)
         by_fund = "JOIN gk_flow_accounts a ON a.kind = 'fund' AND a.code = f.fund"
-        self.sources = _split(db.query(
-            f"SELECT a.area, f.kind, f.donor_class, f.level, SUM(f.amount), COUNT(DISTINCT f.receipt_no) "
-            f"FROM gk_flows f {by_fund} WHERE f.boundary = 'incoming' AND f.quantity = 0 AND f.day >= ? "
+        donations = "" if src.summed else ", COUNT(DISTINCT f.receipt_no)"
+        sources = db.query(
+            f"SELECT a.area, f.kind, f.donor_class, f.level, SUM(f.amount){donations} "
+            f"FROM {src.table} f {by_fund} WHERE f.boundary = 'incoming' AND f.{src.money} AND f.day >= ? "
             "AND f.day <= ? GROUP BY a.area, f.kind, f.donor_class, f.level "
-            "ORDER BY a.area, f.kind, f.donor_class, f.level", period))  # fmt: skip
+            "ORDER BY a.area, f.kind, f.donor_class, f.level", period)  # fmt: skip
+        if src.summed:
+            sources = _counted(sources, receipts(db, "a.area, r.kind, r.donor_class, r.level"))
+        self.sources = _split(sources)
         self.pledged = _split(db.query(
-            f"SELECT a.area, f.donor_class, SUM(f.amount) FROM gk_flows f {by_fund} WHERE f.kind = 'pledge' "
+            f"SELECT a.area, f.donor_class, SUM(f.amount) FROM {src.table} f {by_fund} WHERE f.kind = 'pledge' "
             "AND f.day >= ? AND f.day <= ? GROUP BY a.area, f.donor_class ORDER BY a.area, f.donor_class",
             period))  # fmt: skip
-        self.recipients = _split(db.query(
-            "SELECT a.area, f.village, f.category, f.protected, SUM(f.amount), "
-            "SUM(CASE WHEN f.amount > 0 THEN 1 ELSE -1 END), COUNT(DISTINCT f.recipient) FROM gk_flows f "
-            "JOIN gk_flow_accounts a ON a.kind = 'program' AND a.code = f.program "
+        paid = "" if src.summed else ", COUNT(DISTINCT f.recipient)"
+        recipients = db.query(
+            f"SELECT a.area, f.village, f.category, f.protected, SUM(f.amount), {src.signs}{paid} "
+            f"FROM {src.table} f JOIN gk_flow_accounts a ON a.kind = 'program' AND a.code = f.program "
             "WHERE f.kind = 'disbursement' AND f.day >= ? AND f.day <= ? "
             "GROUP BY a.area, f.village, f.category, f.protected ORDER BY a.area, f.village, f.category",
-            period))  # fmt: skip
+            period)  # fmt: skip
+        if src.summed:
+            recipients = _counted(recipients, people(db, "a.area, p.village, a.category, p.protected"))
+        self.recipients = _split(recipients)
         self.goods = _split(db.query(
-            f"SELECT area, {_GOODS_COLUMNS} FROM gk_flows WHERE quantity <> 0 AND day <= ? AND area IS NOT NULL "
+            f"SELECT area, {_GOODS_COLUMNS} FROM {src.table} WHERE {src.goods} AND day <= ? AND area IS NOT NULL "
             "GROUP BY area, store, item, grade, unit ORDER BY area, store, item, grade, unit",
             (scope.first, scope.first, scope.last)))  # fmt: skip
+
+
+def _counted(rows: list[tuple[Any, ...]], counts: dict[tuple[Any, ...], int]) -> list[tuple[Any, ...]]:
+    """Summed rows, each with its group's distinct count appended (the group: the columns
+    before the sums, as many as ``counts``' keys have; no entry: none counted)."""
+    width = len(next(iter(counts))) if counts else 0
+    return [(*row, counts.get(tuple(row[:width]), 0)) for row in rows]
 
 
 def _split(rows: list[tuple[Any, ...]]) -> dict[str, list[tuple[Any, ...]]]:
@@ -150,7 +173,7 @@ def _split(rows: list[tuple[Any, ...]]) -> dict[str, list[tuple[Any, ...]]]:
 
 
 def _report(db: Database, scope: Scope, accounts: dict[tuple[str, str], dict[str, Any]],
-            money: list[tuple[Any, ...]], parts: _AreaParts | None) -> dict[str, Any]:  # fmt: skip
+            money: list[tuple[Any, ...]], parts: _AreaParts | None, table: Source = RAW) -> dict[str, Any]:  # fmt: skip
     # Which accounts are in scope.
     if scope.fund is not None:
         funds = {("fund", scope.fund)}
@@ -212,12 +235,13 @@ def _report(db: Database, scope: Scope, accounts: dict[tuple[str, str], dict[str
     area = scope.area or ""
     report: dict[str, Any] = {
         "scope": scope.describe(),
-        "sources": _sources(parts.sources[area] if parts else _sources_rows(db, scope, fund_codes)),
-        "pledged": _pledged(parts.pledged[area] if parts else _pledged_rows(db, scope, fund_codes)),
+        "sources": _sources(parts.sources[area] if parts else _sources_rows(db, scope, fund_codes, table)),
+        "pledged": _pledged(parts.pledged[area] if parts else _pledged_rows(db, scope, fund_codes, table)),
         "funds": fund_rows,
         "programs": program_rows,
-        "recipients": _recipients(parts.recipients[area] if parts else _recipients_rows(db, scope, program_codes)),
-        "goods": _goods(parts.goods[area] if parts else _goods_rows(db, scope)),
+        "recipients": _recipients(parts.recipients[area] if parts
+                                  else _recipients_rows(db, scope, program_codes, table)),
+        "goods": _goods(parts.goods[area] if parts else _goods_rows(db, scope, table)),
         "totals": {
             "opening_idle": opening_total,
             "incoming": incoming,
@@ -241,14 +265,19 @@ def _in(column: str, values: set[str]) -> tuple[str, list[str]]:
     return f"{column} IN ({', '.join('?' for _ in values)})", sorted(values)
 
 
-def _sources_rows(db: Database, scope: Scope, funds: set[str]) -> list[tuple[Any, ...]]:
+def _sources_rows(db: Database, scope: Scope, funds: set[str], src: Source = RAW) -> list[tuple[Any, ...]]:
     where, params = _in("fund", funds)
-    return db.query(
-        "SELECT kind, donor_class, level, SUM(amount), COUNT(DISTINCT receipt_no) FROM gk_flows "
-        f"WHERE boundary = 'incoming' AND quantity = 0 AND day >= ? AND day <= ? AND {where} "
+    donations = "" if src.summed else ", COUNT(DISTINCT receipt_no)"
+    rows = db.query(
+        f"SELECT kind, donor_class, level, SUM(amount){donations} FROM {src.table} "
+        f"WHERE boundary = 'incoming' AND {src.money} AND day >= ? AND day <= ? AND {where} "
         "GROUP BY kind, donor_class, level ORDER BY kind, donor_class, level",
         (scope.first, scope.last, *params),
     )
+    if not src.summed:
+        return rows
+    where, params = _in("r.fund", funds)
+    return _counted(rows, receipts(db, "r.kind, r.donor_class, r.level", f"WHERE {where}", tuple(params)))
 
 
 def _sources(rows: list[tuple[Any, ...]]) -> dict[str, Any]:
@@ -259,10 +288,10 @@ def _sources(rows: list[tuple[Any, ...]]) -> dict[str, Any]:
             "total": sum(d["amount"] for d in donors) + sum(g["amount"] for g in governments)}  # fmt: skip
 
 
-def _pledged_rows(db: Database, scope: Scope, funds: set[str]) -> list[tuple[Any, ...]]:
+def _pledged_rows(db: Database, scope: Scope, funds: set[str], src: Source = RAW) -> list[tuple[Any, ...]]:
     where, params = _in("fund", funds)
     return db.query(
-        "SELECT donor_class, SUM(amount) FROM gk_flows WHERE kind = 'pledge' AND day >= ? "
+        f"SELECT donor_class, SUM(amount) FROM {src.table} WHERE kind = 'pledge' AND day >= ? "
         f"AND day <= ? AND {where} GROUP BY donor_class ORDER BY donor_class",
         (scope.first, scope.last, *params),
     )
@@ -273,15 +302,19 @@ def _pledged(rows: list[tuple[Any, ...]]) -> dict[str, Any]:
     return {"by_class": by_class, "total": sum(r["amount"] for r in by_class), "counted": False}
 
 
-def _recipients_rows(db: Database, scope: Scope, programs: set[str]) -> list[tuple[Any, ...]]:
+def _recipients_rows(db: Database, scope: Scope, programs: set[str], src: Source = RAW) -> list[tuple[Any, ...]]:
     where, params = _in("program", programs)
-    return db.query(
-        "SELECT village, category, protected, SUM(amount), "
-        "SUM(CASE WHEN amount > 0 THEN 1 ELSE -1 END), COUNT(DISTINCT recipient) FROM gk_flows "
+    paid = "" if src.summed else ", COUNT(DISTINCT recipient)"
+    rows = db.query(
+        f"SELECT village, category, protected, SUM(amount), {src.signs}{paid} FROM {src.table} "
         f"WHERE kind = 'disbursement' AND day >= ? AND day <= ? AND {where} "
         "GROUP BY village, category, protected ORDER BY village, category",
         (scope.first, scope.last, *params),
     )
+    if not src.summed:
+        return rows
+    where, params = _in("p.program", programs)
+    return _counted(rows, people(db, "p.village, a.category, p.protected", f"WHERE {where}", tuple(params)))
 
 
 def _recipients(rows: list[tuple[Any, ...]]) -> dict[str, Any]:
@@ -307,10 +340,10 @@ _GOODS_COLUMNS = (
 )
 
 
-def _goods_rows(db: Database, scope: Scope) -> list[tuple[Any, ...]]:
+def _goods_rows(db: Database, scope: Scope, src: Source = RAW) -> list[tuple[Any, ...]]:
     area = "" if scope.area is None else " AND area = ?"
     return db.query(
-        f"SELECT {_GOODS_COLUMNS} FROM gk_flows WHERE quantity <> 0 AND day <= ?{area} "
+        f"SELECT {_GOODS_COLUMNS} FROM {src.table} WHERE {src.goods} AND day <= ?{area} "
         "GROUP BY store, item, grade, unit ORDER BY store, item, grade, unit",
         (scope.first, scope.first, scope.last, *([scope.area] if scope.area else [])),
     )
@@ -322,7 +355,7 @@ def _goods(rows: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
 
 
 def goods_totals(db: Database, scope: Scope) -> list[dict[str, Any]]:
-    return _goods(_goods_rows(db, scope))
+    return _goods(_goods_rows(db, scope, _source(db, scope)))
 
 
 def goods_ledger(db: Database, scope: Scope) -> dict[str, Any]:

@@ -6,7 +6,7 @@ opens its own connections): safe whatever this process holds. ``Apart("fork", fu
 a closure over this process's memory (the books of a site, read once) without copying it up
 front; it forks only while this process has a single thread — a fork while another thread
 holds a lock can deadlock the child — and otherwise does the work here, when ``result`` is
-asked for. Either way ``result()`` returns what the function returned or raises what it raised,
+asked for. ``Apart("here", …)`` always does it here, in ``result``. Either way ``result()`` returns what the function returned or raises what it raised,
 and a child that dies without answering is an error that says so.
 """
 
@@ -25,8 +25,8 @@ class Apart(Generic[R]):
     def __init__(self, method: str, function: Callable[..., R], *args: Any) -> None:
         self._function, self._args = function, args
         self._process: Any = None
-        if method == "fork" and (threading.active_count() != 1
-                                 or "fork" not in multiprocessing.get_all_start_methods()):  # fmt: skip
+        if method == "here" or (method == "fork" and (threading.active_count() != 1
+                                or "fork" not in multiprocessing.get_all_start_methods())):  # fmt: skip
             return  # done here, in ``result``
         context: Any = multiprocessing.get_context(method)
         self._receive, send = context.Pipe(duplex=False)

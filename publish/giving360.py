@@ -34,6 +34,7 @@ from decimal import Decimal
 from typing import Any
 
 from ledger.catalogue import CATEGORIES
+from projections.flow_sums import monthly_people, summarised
 from projections.sql import Database
 from publish.books import Stamp
 from publish.feed import department_name
@@ -78,11 +79,15 @@ def grants_package(db: Database, stamp: Stamp, org: Organisation) -> bytes:
     """The 360Giving JSON package of every payment up to ``stamp``'s checkpoint."""
     programs = {str(r[0]): {"name": r[1], "category": r[2], "department": r[3]} for r in db.query(
         "SELECT code, name, category, department FROM gk_flow_accounts WHERE kind = 'program'")}  # fmt: skip
+    src = summarised(db)
+    paid = "" if src.summed else ", COUNT(DISTINCT recipient)"
     rows = db.query(
-        "SELECT program, substr(day, 1, 7), protected, village, MIN(day), MAX(day), SUM(amount), "
-        "SUM(CASE WHEN amount > 0 THEN 1 ELSE -1 END), COUNT(DISTINCT recipient) FROM gk_flows "
-        "WHERE kind = 'disbursement' GROUP BY program, substr(day, 1, 7), protected, village"
+        f"SELECT program, substr(day, 1, 7), protected, village, MIN(day), MAX(day), SUM(amount), {src.signs}"
+        f"{paid} FROM {src.table} WHERE kind = 'disbursement' GROUP BY program, substr(day, 1, 7), protected, village"
     )
+    if src.summed:
+        people = monthly_people(db)
+        rows = [(*row, people.get(tuple(row[:4]), 0)) for row in rows]
     groups: dict[tuple[str, str, str], _Group] = {}  # (program or "", month, village or "") -> sums
     for program, month, protected, village, first, last, fen, payments, people in rows:
         if protected:

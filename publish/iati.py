@@ -43,6 +43,7 @@ from typing import Any
 from xml.etree import ElementTree as ET
 
 from ledger.catalogue import APPROPRIATION_LEVELS
+from projections.flow_sums import summarised
 from projections.sql import Database
 from publish.books import Stamp
 from publish.feed import department_name
@@ -156,11 +157,11 @@ def _money_rows(db: Database, org: Organisation, of: Callable[[str, str], _Activ
 
 def _disbursements(db: Database, of: Callable[[str, str], _Activity]) -> None:
     """Payments to people, per program and month; reversals and restatements apart."""
+    src = summarised(db)
     rows = db.query(
-        "SELECT program, substr(day, 1, 7), correction, CASE WHEN amount < 0 THEN 1 ELSE 0 END, "
-        "MAX(day), SUM(amount), COUNT(*) FROM gk_flows WHERE kind = 'disbursement' "
-        "GROUP BY program, substr(day, 1, 7), correction, CASE WHEN amount < 0 THEN 1 ELSE 0 END "
-        "ORDER BY program, 2, 3, 4"
+        f"SELECT program, substr(day, 1, 7), correction, {src.negative}, MAX(day), SUM(amount), {src.rows} "
+        f"FROM {src.table} WHERE kind = 'disbursement' "
+        f"GROUP BY program, substr(day, 1, 7), correction, {src.negative} ORDER BY program, 2, 3, 4"
     )
     for program, month, corr, _negative, last, fen, count in rows:
         if int(fen) == 0:

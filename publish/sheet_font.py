@@ -17,9 +17,13 @@ bytes.
 
 from __future__ import annotations
 
+import hashlib
+import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+import fontTools
 from fontTools import subset, ttLib
 
 # Debian's free CJK fonts with TrueType outlines, best first.
@@ -77,8 +81,25 @@ def missing(font: FontFile, text: str) -> list[str]:
     return sorted({c for c in text if not c.isspace() and ord(c) not in cmap})
 
 
-def subset_font(font: FontFile, text: str, into: Path) -> Path:
-    """Write into ``into`` a TrueType font with just the glyphs of ``text``; return ``into``."""
+def subset_font(font: FontFile, text: str, into: Path, cache: Path | None = None) -> Path:
+    """Write into ``into`` a TrueType font with just the glyphs of ``text``; return ``into``.
+
+    ``cache``: a folder that keeps each subset made, by a digest of the font file, the face,
+    the characters and the subsetter's version; a subset already there is returned as it is
+    (parsing and subsetting a CJK font is most of the sheets' work, and a publish after a
+    few events needs the same characters as the last one). Equal keys give equal bytes."""
+    if cache is not None:
+        key = hashlib.sha256(b"\0".join([hashlib.sha256(font.path.read_bytes()).digest(), str(font.index).encode(),
+                                         "".join(sorted(set(text))).encode(), fontTools.version.encode()]))  # fmt: skip
+        kept = cache / f"{key.hexdigest()}.ttf"
+        if kept.is_file():
+            return kept
+        cache.mkdir(parents=True, exist_ok=True)
+        made = subset_font(font, text, into)
+        partial = kept.with_suffix(f".{os.getpid()}.partial")
+        shutil.copyfile(made, partial)
+        os.replace(partial, kept)  # whole or not at all, should two publishes make it at once
+        return made
     tt = font.open()
     cmap = tt.getBestCmap()
     lacking = sorted({c for c in text if not c.isspace() and ord(c) not in cmap})

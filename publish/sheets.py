@@ -152,15 +152,17 @@ def _detail(d: dict[str, Any], zh: Labels) -> str:
     return " ".join(parts)
 
 
-def notice_sheets(items: list[dict[str, Any]], stamp: Stamp, base_url: str, font: FontFile) -> Iterator[tuple[str, bytes]]:
-    """``(item no, PDF bytes)`` for every published item, in the order given."""
+def notice_sheets(items: list[dict[str, Any]], stamp: Stamp, base_url: str, font: FontFile,
+                  font_cache: Path | None = None) -> Iterator[tuple[str, bytes]]:  # fmt: skip
+    """``(item no, PDF bytes)`` for every published item, in the order given (``font_cache``:
+    where the subsets of the font are kept from one publish to the next, ``subset_font``)."""
     by_no = {i["item_no"]: i for i in items}
     sheets = [sheet_of(item, stamp, base_url, by_no) for item in items]
     if not sheets:
         return
     text = string.printable + "".join(s.text() for s in sheets)
     with tempfile.TemporaryDirectory(prefix="gongkai-sheets-") as folder:
-        small = subset_font(font, text, Path(folder) / "sheets.ttf")
+        small = subset_font(font, text, Path(folder) / "sheets.ttf", font_cache)
         for sheet in sheets:
             yield sheet.item_no, render(sheet, small)
 

@@ -47,6 +47,7 @@ from ledger.catalogue import AREAS, INFO_KINDS
 from ledger.money import format_wan, format_yuan
 from projections.balances import BalancesProjection
 from projections.deadlines import DisclosureProjection
+from projections.flow_sums import FlowSumsProjection
 from projections.flows import FlowsProjection
 from projections.log_clock import LogClockProjection
 from projections.recipients import RecipientsProjection
@@ -109,7 +110,7 @@ class Writer:
     def reusable(self, path: str, key: str) -> bool:
         """``reuse`` would keep this file (nothing is recorded; the answer is remembered)."""
         old = self.previous.get(path)
-        if old is None or old.key != key or not old.still_on_disk(self.out / path):
+        if old is None or old.key != key or not old.still_on_disk(f"{self.out}/{path}"):
             return False
         self._on_disk.add(path)
         return True
@@ -119,7 +120,7 @@ class Writer:
         old = self.previous.get(path)
         if old is None or old.key != key:
             return False
-        if path not in self._on_disk and not old.still_on_disk(self.out / path):
+        if path not in self._on_disk and not old.still_on_disk(f"{self.out}/{path}"):
             return False
         self._keep(path, old)
         self.reused += 1
@@ -150,6 +151,7 @@ class SiteOptions:
     org_id: str = DEMO_ORG_ID
     base_url: str = ""  # '' : the QR codes hold paths relative to the site's root
     font: FontFile | None = None  # None: the first one ``publish.sheet_font`` finds
+    font_cache: Path | None = None  # where the sheets' font subsets are kept between publishes
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,8 +174,9 @@ def sheet_path(item_no: str) -> str:
 
 def site_projections() -> list[Projection]:
     """The read models a site (and its village boards) is rendered from, rebuilt as of its checkpoint."""
-    return [BalancesProjection(), FlowsProjection(), DisclosureProjection(), RecipientsProjection(),
-            TracingProjection(), LogClockProjection()]  # fmt: skip
+    # The flows' running totals read the flows' rows of each page: they come right after them.
+    return [BalancesProjection(), FlowsProjection(), FlowSumsProjection(), DisclosureProjection(),
+            RecipientsProjection(), TracingProjection(), LogClockProjection()]  # fmt: skip
 
 
 def replaceable(out: Path, marker: str = MARKER) -> None:
@@ -239,7 +242,8 @@ def _build(db: Database, stamp: Stamp, out: Path, options: SiteOptions, previous
     listed = _write_data(writer, books, figures, stamp, keys, traces)
     font = options.font or find_font()
     env = environment()
-    languages = [_Pages(env, writer, books, figures, stamp, lang, keys, version, traces) for lang in LANGS]
+    months = _Months.of(books, version)  # shared by both languages: worked out once, before the fork
+    languages = [_Pages(env, writer, books, figures, stamp, lang, keys, version, traces, months) for lang in LANGS]
     # The sheets and the English pages are made in forked processes (``publish.apart``) while
     # this one renders the Chinese pages; the English pages' files are then counted here.
     english = Writer(out, writer.previous, _on_disk=writer._on_disk)
@@ -250,7 +254,7 @@ def _build(db: Database, stamp: Stamp, out: Path, options: SiteOptions, previous
         return english.entries, english.reused, languages[1].count
 
     def sheets() -> list[tuple[str, bytes]]:
-        return list(notice_sheets(books.items, stamp, options.base_url, font))
+        return list(notice_sheets(books.items, stamp, options.base_url, font, options.font_cache))
 
     with Apart("fork", sheets) as sheets_job, Apart("fork", render_english) as english_job:
         languages[0].render_all()
@@ -336,14 +340,37 @@ def _write_data(writer: Writer, books: Books, figures: Figures, stamp: Stamp, ke
     return listed
 
 
+@dataclass(frozen=True, slots=True)
+class _Months:
+    """The monthly lists (goods issues, donations) and the key of each month's page: a digest
+    of all it shows (``""`` without a ``version``: always rendered)."""
+
+    issues: dict[str, list[dict[str, Any]]]
+    issue_keys: dict[str, str]
+    donations: dict[str, dict[str, dict[str, Any]]]  # month -> receipt -> {"donation": record}
+    donation_keys: dict[str, str]
+
+    @classmethod
+    def of(cls, books: Books, version: str) -> _Months:
+        issues = _by_month((i["date"], i) for i in books.goods["issues"])
+        donations = {month: {r: {"donation": books.records[r]} for r in receipts}
+                     for month, receipts in _by_month((d["date"], r) for r, d in books.records.items()).items()}  # fmt: skip
+        if not version:
+            return cls(issues, dict.fromkeys(issues, ""), donations, dict.fromkeys(donations, ""))
+        return cls(issues, {month: _digest(version, rows) for month, rows in issues.items()}, donations,
+                   {month: _digest(version, shown, [books.donations.get(r) for r in shown])
+                    for month, shown in donations.items()})  # fmt: skip
+
+
 class _Pages:
     """The pages of one language."""
 
     def __init__(self, env: Environment, writer: Writer, books: Books, figures: Figures, stamp: Stamp,
-                 lang: str, keys: dict[str, str], version: str, traces: dict[str, dict[str, Any]]) -> None:  # fmt: skip
+                 lang: str, keys: dict[str, str], version: str, traces: dict[str, dict[str, Any]],
+                 months: _Months) -> None:  # fmt: skip
         self.env, self.writer, self.books, self.figures = env, writer, books, figures
         self.stamp, self.lang, self.L, self.keys, self.version = stamp, lang, Labels(lang), keys, version
-        self.traces = traces
+        self.traces, self.months = traces, months
         self.count = 0
 
     def render(
@@ -410,12 +437,12 @@ class _Pages:
             code: flow_charts.goods_bars(rows, figures, lab, _describe)
             for code, rows in stores.items()
         }
-        issues = _by_month((i["date"], i) for i in books.goods["issues"])
+        months = self.months
         self.render("goods.html", "goods.html", stores=stores, charts=goods_charts, describe=_describe,
-                    issue_months={month: len(rows) for month, rows in issues.items()})  # fmt: skip
-        for month, rows in issues.items():
-            self.render_record(f"goods-issues/{month}.html", "goods_month.html",
-                               _digest(self.version, rows) if self.version else "", month=month, issues=rows)  # fmt: skip
+                    issue_months={month: len(rows) for month, rows in months.issues.items()})  # fmt: skip
+        for month, rows in months.issues.items():
+            self.render_record(f"goods-issues/{month}.html", "goods_month.html", months.issue_keys[month],
+                               month=month, issues=rows)  # fmt: skip
         self.render("deadlines.html", "deadlines.html")
         self.render("items/index.html", "items.html", items=items)
         by_no = {i["item_no"]: i for i in items}
@@ -430,15 +457,11 @@ class _Pages:
                 self.render(f"areas/{area}/{kind}.html", "area_kind.html", area=area, kind=kind,
                             items=[i for i in mine if i["kind"] == kind], report=books.by_area[area],
                             obligations=[o for o in books.obligations if o["area"] == area])  # fmt: skip
-        months = _by_month((d["date"], r) for r, d in books.records.items())
         self.render("donations.html", "donations.html",
-                    donation_months={month: len(receipts) for month, receipts in months.items()})  # fmt: skip
-        for month, receipts in months.items():
-            shown = {r: {"donation": books.records[r]} for r in receipts}
-            amounts = [books.donations.get(r) for r in receipts]
-            key = _digest(self.version, shown, amounts) if self.version else ""
-            self.render_record(f"donations-by-month/{month}.html", "donations_month.html", key, month=month,
-                               traces=shown)  # fmt: skip
+                    donation_months={month: len(shown) for month, shown in months.donations.items()})  # fmt: skip
+        for month, shown in months.donations.items():
+            self.render_record(f"donations-by-month/{month}.html", "donations_month.html",
+                               months.donation_keys[month], month=month, traces=shown)  # fmt: skip
         for receipt in books.records:
             # A kept page's trace was not read (``build_site``): it is rendered only if not kept.
             self.render_record(f"donations/{receipt}.html", "donation.html", self.keys.get(receipt, ""),

@@ -23,31 +23,31 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib.metadata import version as installed
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 _PACKAGES = ("ledger", "projections", "publish")
 _ROOT = Path(__file__).resolve().parent.parent
 
 
-@dataclass(frozen=True, slots=True)
-class Entry:
-    """One file of the site as the last publish left it."""
+class Entry(NamedTuple):
+    """One file of the site as the last publish left it (a tuple: a site has some 120,000)."""
 
     key: str  # what a per-record page was rendered from ('' for the others)
     sha256: str
     size: int
     mtime_ns: int
 
-    def still_on_disk(self, path: Path) -> bool:
+    def still_on_disk(self, path: Path | str) -> bool:
         """The file is the one written (same size and modification time)."""
         try:
-            found = path.stat()
+            found = os.stat(path)
         except FileNotFoundError:
             return False
         return found.st_size == self.size and found.st_mtime_ns == self.mtime_ns
@@ -126,11 +126,22 @@ class SiteState:
         self._db.execute("DELETE FROM meta")
         return previous
 
-    def save(self, out: Path, version: str, files: dict[str, Entry], bundle: BundleMark) -> None:
+    def save(self, out: Path, version: str, files: dict[str, Entry], bundle: BundleMark,
+             previous: Previous | None = None) -> None:  # fmt: skip
+        """Keep ``files`` as this publish left them; ``previous``: what ``begin`` returned, whose
+        entries are still stored, so only the differences are written."""
         with self._transaction():
-            self._db.execute("DELETE FROM files")
-            self._db.executemany("INSERT INTO files (path, key, sha256, size, mtime_ns) VALUES (?, ?, ?, ?, ?)",
-                                 ((p, e.key, e.sha256, e.size, e.mtime_ns) for p, e in files.items()))  # fmt: skip
+            if previous is None:
+                self._db.execute("DELETE FROM files")
+                changed = files
+            else:
+                old = previous.files
+                self._db.executemany("DELETE FROM files WHERE path = ?", ((p,) for p in old if p not in files))
+                changed = {p: e for p, e in files.items() if old.get(p) != e}
+            self._db.executemany("INSERT INTO files (path, key, sha256, size, mtime_ns) VALUES (?, ?, ?, ?, ?) "
+                                 "ON CONFLICT (path) DO UPDATE SET key = excluded.key, sha256 = excluded.sha256, "
+                                 "size = excluded.size, mtime_ns = excluded.mtime_ns",
+                                 ((p, e.key, e.sha256, e.size, e.mtime_ns) for p, e in changed.items()))  # fmt: skip
             self._db.executemany("INSERT INTO meta (name, value) VALUES (?, ?)",
                                  [("out", str(out.resolve())), ("version", version),
                                   ("bundle", json.dumps(bundle.to_json()))])  # fmt: skip

@@ -26,7 +26,7 @@ def _die() -> None:
     os._exit(3)
 
 
-@pytest.mark.parametrize("method", ["spawn", "fork"])
+@pytest.mark.parametrize("method", ["spawn", "fork", "here"])
 def test_the_result_comes_back(method: str) -> None:
     with Apart(method, _square, 12) as job:
         assert job.result() == 144
@@ -47,7 +47,7 @@ def test_a_forked_closure_sees_this_process_memory_and_runs_elsewhere() -> None:
     assert done.stdout.strip() == "True", done.stderr
 
 
-@pytest.mark.parametrize("method", ["spawn", "fork"])
+@pytest.mark.parametrize("method", ["spawn", "fork", "here"])
 def test_an_error_is_raised_here_as_it_was_raised_there(method: str) -> None:
     with pytest.raises(InputError, match="the font lacks 𠀀"), Apart(method, _refuse, "the font lacks 𠀀") as job:
         job.result()

@@ -102,3 +102,21 @@ def test_a_missing_font_file_is_named() -> None:
 
 def test_no_items_no_sheets() -> None:
     assert sheets() == {}
+
+
+def test_a_kept_font_subset_gives_the_same_sheets_without_parsing_the_font_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache = tmp_path / "sheet-fonts"
+    made = dict(notice_sheets([item()], STAMP, BASE, find_font(), cache))
+    assert made == sheets(item())  # the same bytes as with no cache
+    assert len(list(cache.glob("*.ttf"))) == 1 and not list(cache.glob("*.partial"))
+
+    def no_parsing(self: FontFile) -> None:
+        raise AssertionError("the font was parsed again")
+
+    monkeypatch.setattr(FontFile, "open", no_parsing)
+    assert dict(notice_sheets([item()], STAMP, BASE, find_font(), cache)) == made
+    # Other characters make another subset (and need the font).
+    with pytest.raises(AssertionError, match="parsed again"):
+        dict(notice_sheets([item(title="新的标题：慰问金发放")], STAMP, BASE, find_font(), cache))
