@@ -129,7 +129,7 @@ def donation_records(db: Database) -> dict[str, tuple[dict[str, Any], tuple[Any,
     for ref, label, account, body, status, notes in db.query(
         "SELECT ref, label, account, body, status, notes FROM gk_trace_sources WHERE kind = 'donation'"
     ):
-        record = _donation(json.loads(body), accounts[account], status, json.loads(notes))
+        record = _donation(json.loads(body), accounts[account], status, [] if notes == "[]" else json.loads(notes))
         summary = (account, body, status, notes, counts.get(ref), sorted(idle.get(ref, [])), names)
         found[str(label)] = (record, summary)
     return dict(sorted(found.items()))

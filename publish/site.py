@@ -47,7 +47,7 @@ from ledger.catalogue import AREAS, INFO_KINDS
 from ledger.money import format_wan, format_yuan
 from projections.balances import BalancesProjection
 from projections.deadlines import DisclosureProjection
-from projections.flow_sums import FlowSumsProjection
+from projections.flow_sums import FlowSumsProjection, PortalIndexes
 from projections.flows import FlowsProjection
 from projections.log_clock import LogClockProjection
 from projections.recipients import RecipientsProjection
@@ -176,7 +176,7 @@ def site_projections() -> list[Projection]:
     """The read models a site (and its village boards) is rendered from, rebuilt as of its checkpoint."""
     # The flows' running totals read the flows' rows of each page: they come right after them.
     return [BalancesProjection(), FlowsProjection(), FlowSumsProjection(), DisclosureProjection(),
-            RecipientsProjection(), TracingProjection(), LogClockProjection()]  # fmt: skip
+            RecipientsProjection(), TracingProjection(), LogClockProjection(), PortalIndexes()]  # fmt: skip
 
 
 def replaceable(out: Path, marker: str = MARKER) -> None:
