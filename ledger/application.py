@@ -56,12 +56,18 @@ class CommandJournal(Protocol):
     """What the recorder must offer: the first result stored under an idempotency key (one
     key, or many at once), and which of many aggregates exist at all.
 
-    ``save(..., commands=[(key, result_json), ...])`` stores the keys in the events' transaction.
+    ``look_up`` reads what a unit of work needs before deciding, at once: the log's head (the
+    last notification id, 0 if none), the first results stored under the keys, and which of
+    the aggregates have events. ``save(..., commands=[(key, result_json), ...])`` stores the
+    keys in the events' transaction.
     """
 
     def find_command(self, key: str) -> str | None: ...
     def find_commands(self, keys: Sequence[str]) -> dict[str, str]: ...
     def find_existing(self, aggregate_ids: Sequence[UUID]) -> set[UUID]: ...
+    def look_up(
+        self, keys: Sequence[str], aggregate_ids: Sequence[UUID]
+    ) -> tuple[int, dict[str, str], set[UUID]]: ...
 
 
 class Ledger(Application[UUID]):
@@ -93,20 +99,18 @@ class Ledger(Application[UUID]):
         super().__init__(*args, **kwargs)
         self._absent = set()
 
-    def _fresh_cache(self) -> int:
-        """Empty the aggregate cache unless the log is where this ledger left it.
+    def _fresh_cache(self, head: int) -> None:
+        """Empty the aggregate cache unless the log is where this ledger left it (``head``, read
+        at the start of a unit of work, with its other reads: ``CommandJournal.look_up``).
 
         Another process (the CLI beside the server, a second server) may have written since:
-        then any cached aggregate may be stale, and all are dropped. One cheap query per unit of
-        work instead of one per aggregate loaded. Returns the position the unit's reads start
-        from.
+        then any cached aggregate may be stale, and all are dropped. One cheap read per unit of
+        work instead of one per aggregate loaded.
         """
-        head = self.recorder.max_notification_id() or 0
         if head != self._cached_at:
             _empty(self.repository.cache)
             self._absent = set()
         self._cached_at = head
-        return head
 
     def _saved(self, head_before: int, recordings: Sequence[Any]) -> None:
         """After a save: the cache is current only if nobody wrote between the unit's first read
@@ -195,9 +199,7 @@ class Ledger(Application[UUID]):
         is recorded. Commands whose idempotency key was seen return their first result.
         """
         for attempt in range(MAX_ATTEMPTS):
-            backing = _StoreBacking(self)
-            if len(envelopes) > 1:
-                backing.prefetch(envelopes)
+            backing = _StoreBacking(self, envelopes)
             unit = Unit(backing)
             results: list[CommandResult] = []
             problems: list[tuple[int, LedgerError]] = []
@@ -275,17 +277,19 @@ def _empty(cache: Cache[Any, Any] | None) -> None:
 class _StoreBacking:
     """The event store behind a unit of work."""
 
-    def __init__(self, app: Ledger) -> None:
+    def __init__(self, app: Ledger, envelopes: Sequence[SignedCommand] = ()) -> None:
         self.app = app
-        self.head = app._fresh_cache()
-        # Looked up for a whole batch at once: idempotency keys (key -> first result, or None)
-        # and the aggregates its commands name that have no events at all.
+        # Looked up for all the unit's commands at once: idempotency keys (key -> first
+        # result, or None) and the aggregates they name that have no events at all.
         self.known: dict[str, str | None] = {}
         self.absent: set[UUID] = set()
+        self.head = self._look_up(envelopes)
+        app._fresh_cache(self.head)
 
-    def prefetch(self, envelopes: Sequence[SignedCommand]) -> None:
-        """Two queries for a batch instead of a few per command: which of its idempotency keys
-        were used, and which of the aggregates it names (targets, payees) do not exist yet."""
+    def _look_up(self, envelopes: Sequence[SignedCommand]) -> int:
+        """One read for the unit instead of a few per command (on PostgreSQL one round trip):
+        the log's head, which of its idempotency keys were used, and which of the aggregates
+        it names (targets, payees) do not exist yet. Returns the head."""
         keys: list[str] = []
         named: set[UUID] = set()
         for envelope in envelopes:
@@ -299,9 +303,10 @@ class _StoreBacking:
             named.update(payees_named(payload))
             if isinstance(payload.get("idem"), str):
                 keys.append(payload["idem"])
-        found = self.app.journal.find_commands(keys)
+        head, found, existing = self.app.journal.look_up(keys, sorted(named))
         self.known = {key: found.get(key) for key in keys}
-        self.absent = named - self.app.journal.find_existing(sorted(named))
+        self.absent = named - existing
+        return head
 
     def load(self, aggregate_id: UUID) -> Aggregate | None:
         if aggregate_id in self.absent or aggregate_id in self.app._absent:

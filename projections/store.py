@@ -48,6 +48,7 @@ from eventsourcing.postgres import (
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteFactory
 from eventsourcing.utils import Environment, EnvType, retry
 from psycopg import Connection, Cursor
+from psycopg.pq import TransactionStatus
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 from psycopg_pool import PoolTimeout
@@ -68,6 +69,7 @@ _ERASE = (
     "ON CONFLICT (subject) DO UPDATE SET key = NULL, erased_at = excluded.erased_at"
 )
 T = TypeVar("T")
+_BEGIN, _COMMIT = SQL("BEGIN"), SQL("COMMIT")
 _NEW_KEY = "INSERT INTO {0} (subject, key, created_at) VALUES (?, ?, ?) ON CONFLICT (subject) DO NOTHING"
 CHUNK = 500
 STATEMENT_ROWS = 5_000  # rows per INSERT of a large write (see ``_insert_unpipelined``)
@@ -213,9 +215,30 @@ class JournalSQLiteRecorder(SQLiteApplicationRecorder):
     def find_existing(self, aggregate_ids: Sequence[UUID]) -> set[UUID]:
         """Which of these aggregates have events (one query, not one per aggregate)."""
         with self.datastore.transaction(commit=False) as c:
-            rows = _rows_in(c, f"SELECT DISTINCT originator_id FROM {self.events_table_name}",
-                            "originator_id", [i.hex for i in aggregate_ids])  # as the library stores them  # fmt: skip
-            return {UUID(str(row[0])) for row in rows}
+            return self._existing(c, aggregate_ids)
+
+    def _existing(self, c: SQLiteCursor, aggregate_ids: Sequence[UUID]) -> set[UUID]:
+        # One index probe per id (EXISTS), not a scan of every event of the ones that exist.
+        found: set[UUID] = set()
+        for chunk in _chunks([i.hex for i in aggregate_ids]):  # as the library stores them
+            c.execute(
+                f"SELECT column1 FROM (VALUES {', '.join('(?)' for _ in chunk)}) WHERE EXISTS "
+                f"(SELECT 1 FROM {self.events_table_name} WHERE originator_id = column1)",
+                chunk,
+            )
+            found.update(UUID(str(row[0])) for row in c.fetchall())
+        return found
+
+    def look_up(
+        self, keys: Sequence[str], aggregate_ids: Sequence[UUID]
+    ) -> tuple[int, dict[str, str], set[UUID]]:
+        """What a unit of work reads before deciding, in one read transaction: the log's head,
+        the first results stored under ``keys``, and which of ``aggregate_ids`` have events."""
+        with self.datastore.transaction(commit=False) as c:
+            head = self._max_notification_id(c) or 0
+            rows = _rows_in(c, f"SELECT key, result FROM {JOURNAL_TABLE}", "key", keys)
+            known = {str(row[0]): str(row[1]) for row in rows}
+            return head, known, self._existing(c, aggregate_ids)
 
 
 class JournalSQLiteFactory(SQLiteFactory):
@@ -238,6 +261,13 @@ class JournalPostgresRecorder(PostgresApplicationRecorder):
             self.sql_create_statements.append(
                 SQL("CREATE TABLE IF NOT EXISTS {0} " + columns.format("BYTEA")).format(table)
             )
+        events = Identifier(schema, self.events_table_name)
+        self.look_up_statement = SQL(
+            "SELECT 0 AS kind, (SELECT MAX(notification_id) FROM {events})::text AS a, NULL AS b "
+            "UNION ALL SELECT 1, key, result FROM {journal} WHERE key = ANY(%s::text[]) "
+            "UNION ALL SELECT 2, id::text, NULL FROM unnest(%s::uuid[]) AS id "
+            "WHERE EXISTS (SELECT 1 FROM {events} WHERE originator_id = id)"
+        ).format(events=events, journal=self.journal_table)
 
     def _pg(self, statement: str, table: Identifier) -> Any:
         return SQL(statement.replace("?", "%s").replace("{0}", "{table}")).format(table=table)
@@ -245,7 +275,13 @@ class JournalPostgresRecorder(PostgresApplicationRecorder):
     def insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
-        """The library's pipelined insert, except for large writes (imports, big batches).
+        """A pipelined insert in one round trip, except for large writes (imports, big batches).
+
+        The library's pipelined insert syncs once after the events' insert and again for the
+        commit; ``_insert_pipelined`` sends the whole transaction (journal, sealed parts,
+        table lock, notify, events, commit) and syncs once: a unique key taken meanwhile (an
+        idempotency key, an aggregate's version) still raises ``IntegrityError``, and the
+        transaction is rolled back.
 
         In pipeline mode psycopg 3.3.9 (libpq 18) hangs for ever once one statement's parameters
         pass about 5.5 MB (the server waits in ClientRead, the client in ``Pipeline.sync``):
@@ -255,10 +291,32 @@ class JournalPostgresRecorder(PostgresApplicationRecorder):
         """
         inserted: Sequence[int] | None  # the library's retry decorator hides the types
         if sum(len(e.state) for e in stored_events) < PIPELINE_LIMIT:
-            inserted = super().insert_events(stored_events, **kwargs)
+            inserted = self._insert_pipelined(stored_events, **kwargs)
         else:
             inserted = self._insert_unpipelined(stored_events, **kwargs)
         return inserted
+
+    @retry((OperationalError, InterfaceError), max_attempts=10, wait=0.2)  # as the library does
+    def _insert_pipelined(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        if not stored_events:
+            return None
+        with self.datastore.get_connection() as conn, conn.cursor() as curs, conn.cursor() as events:
+            # BEGIN and COMMIT sent as statements: psycopg's ``transaction()`` in a pipeline
+            # nests pipelines, and each nested one syncs (a round trip each: four in all).
+            try:
+                with conn.pipeline():
+                    curs.execute(_BEGIN)
+                    self._insert_events(curs, stored_events, **kwargs)
+                    self._insert_stored_events(events, stored_events, **kwargs)
+                    curs.execute(_COMMIT)
+                # Leaving the pipeline synced: an error of any statement was raised there.
+            except BaseException:
+                if conn.pgconn.transaction_status != TransactionStatus.IDLE:
+                    conn.rollback()  # the statements after the error were skipped, COMMIT too
+                raise
+            return self._fetch_ids_after_insert_events(events, stored_events, **kwargs)
 
     @retry((OperationalError, InterfaceError), max_attempts=10, wait=0.2)  # as the library does
     def _insert_unpipelined(
@@ -344,14 +402,30 @@ class JournalPostgresRecorder(PostgresApplicationRecorder):
 
     def find_existing(self, aggregate_ids: Sequence[UUID]) -> set[UUID]:
         """Which of these aggregates have events (one query, not one per aggregate)."""
+        existing: set[UUID] = self.look_up([], aggregate_ids)[2]  # (the retry hides types)
+        return existing
+
+    @retry((OperationalError, InterfaceError), max_attempts=10, wait=0.2)  # as the library reads
+    def look_up(
+        self, keys: Sequence[str], aggregate_ids: Sequence[UUID]
+    ) -> tuple[int, dict[str, str], set[UUID]]:
+        """What a unit of work reads before deciding, in one statement (one round trip, one
+        snapshot): the log's head, the first results stored under ``keys``, and which of
+        ``aggregate_ids`` have events (an index probe each, not a scan of their events)."""
+        head = 0
+        known: dict[str, str] = {}
+        existing: set[UUID] = set()
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
-            curs.execute(
-                SQL("SELECT DISTINCT originator_id FROM {0} WHERE originator_id = ANY(%s)").format(
-                    Identifier(self.datastore.schema or "public", self.events_table_name)
-                ),
-                (list(aggregate_ids),),
-            )
-            return {UUID(str(row["originator_id"])) for row in curs.fetchall()}
+            curs.execute(self.look_up_statement, (list(keys), list(aggregate_ids)), prepare=True)
+            for row in curs.fetchall():
+                kind, first, second = row["kind"], row["a"], row["b"]
+                if kind == 0:
+                    head = int(first or 0)
+                elif kind == 1:
+                    known[first] = second
+                else:
+                    existing.add(UUID(first))
+        return head, known, existing
 
 
 class FailFastDatastore(PostgresDatastore):
@@ -423,6 +497,13 @@ class JournalPOPORecorder(POPOApplicationRecorder):
     def find_existing(self, aggregate_ids: Sequence[UUID]) -> set[UUID]:
         with self._database_lock:
             return {i for i in aggregate_ids if self._stored_events_index.get(str(i))}
+
+    def look_up(
+        self, keys: Sequence[str], aggregate_ids: Sequence[UUID]
+    ) -> tuple[int, dict[str, str], set[UUID]]:
+        with self._database_lock:
+            head = self.max_notification_id() or 0
+            return head, self.find_commands(keys), self.find_existing(aggregate_ids)
 
     def subject_keys(self, subjects: Sequence[str], *, create: bool) -> dict[str, bytes]:
         with self._database_lock:

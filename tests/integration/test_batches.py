@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from uuid import uuid4
 
 import pytest
-from eventsourcing.persistence import StoredEvent
+from eventsourcing.persistence import IntegrityError, StoredEvent
 
 from ledger.application import Ledger
 from ledger.errors import BatchRejected, InsufficientBalance, NotFound, RecipientError
@@ -92,3 +92,33 @@ def test_a_write_of_many_megabytes_is_stored_and_does_not_hang(ledger: Ledger) -
     assert done, "the write did not return within two minutes"
     assert len(ledger.recorder.select_notifications(start=1, limit=20_000)) == 10_000
     assert ledger.journal.find_commands(["big-1", "big-10000", "big-10001"]) == {"big-1": "{}", "big-10000": "{}"}
+
+
+def test_a_unit_reads_the_head_its_keys_and_which_aggregates_exist_at_once(ledger: Ledger) -> None:
+    # What a unit of work reads before deciding (one statement on PostgreSQL).
+    aggregate, missing = uuid4(), uuid4()
+    assert ledger.journal.look_up(["k-1"], [aggregate, missing]) == (0, {}, set())
+    records = [StoredEvent(aggregate, version, "tests:Small", b"x") for version in (1, 2, 3)]
+    ids = ledger.recorder.insert_events(records, commands=[("k-1", '{"first": 1}')])
+    assert ids is not None and len(ids) == 3
+    head, known, existing = ledger.journal.look_up(["k-1", "k-2"], [aggregate, missing])
+    assert (head, known, existing) == (max(ids), {"k-1": '{"first": 1}'}, {aggregate})
+    assert ledger.journal.look_up([], []) == (max(ids), {}, set())
+
+
+def test_a_write_refused_by_a_taken_key_records_nothing_and_the_next_one_goes_through(
+    ledger: Ledger,
+) -> None:
+    # The pipelined write sends its whole transaction at once: a taken idempotency key must
+    # still refuse all of it, and leave the connection ready for the next write.
+    first, second = uuid4(), uuid4()
+    ledger.recorder.insert_events([StoredEvent(first, 1, "tests:Small", b"x")], commands=[("k-1", "{}")])
+    with pytest.raises(IntegrityError):
+        ledger.recorder.insert_events([StoredEvent(second, 1, "tests:Small", b"y")],
+                                      commands=[("k-1", "{}")])  # fmt: skip
+    assert ledger.journal.find_existing([first, second]) == {first}
+    for _ in range(10):  # every pooled connection is clean again
+        ledger.recorder.insert_events([StoredEvent(uuid4(), 1, "tests:Small", b"z")])
+    ids = ledger.recorder.insert_events([StoredEvent(second, 1, "tests:Small", b"y")], commands=[("k-2", "{}")])
+    assert ids is not None and len(ids) == 1
+    assert ledger.journal.find_commands(["k-1", "k-2"]) == {"k-1": "{}", "k-2": "{}"}
