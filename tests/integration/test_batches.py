@@ -106,16 +106,20 @@ def test_a_unit_reads_the_head_its_keys_and_which_aggregates_exist_at_once(ledge
     assert ledger.journal.look_up([], []) == (max(ids), {}, set())
 
 
+@pytest.mark.parametrize("sealed", [False, True], ids=["one-statement", "pipelined"])
 def test_a_write_refused_by_a_taken_key_records_nothing_and_the_next_one_goes_through(
-    ledger: Ledger,
+    ledger: Ledger, sealed: bool
 ) -> None:
-    # The pipelined write sends its whole transaction at once: a taken idempotency key must
-    # still refuse all of it, and leave the connection ready for the next write.
+    # On PostgreSQL a write is one statement, or (with sealed parts) one pipelined
+    # transaction with a single sync: a taken idempotency key must still refuse all of it,
+    # and leave the connection ready for the next write.
     first, second = uuid4(), uuid4()
+    part = [("d" * 64, "subject-1", b"nonce", b"ciphertext")] if sealed else []
     ledger.recorder.insert_events([StoredEvent(first, 1, "tests:Small", b"x")], commands=[("k-1", "{}")])
     with pytest.raises(IntegrityError):
         ledger.recorder.insert_events([StoredEvent(second, 1, "tests:Small", b"y")],
-                                      commands=[("k-1", "{}")])  # fmt: skip
+                                      commands=[("k-1", "{}")], sealed=part)  # fmt: skip
+    assert ledger.sealed_store.find_sealed(["d" * 64]) == {}
     assert ledger.journal.find_existing([first, second]) == {first}
     for _ in range(10):  # every pooled connection is clean again
         ledger.recorder.insert_events([StoredEvent(uuid4(), 1, "tests:Small", b"z")])
