@@ -106,6 +106,16 @@ def _tombstones(kwargs: dict[str, Any]) -> list[tuple[str, str, str]]:
     return [(s, now, now) for s in kwargs.get("erased") or []]
 
 
+def _columns(stored_events: Sequence[StoredEvent]) -> tuple[list[Any], list[int], list[str], list[bytes]]:
+    """Stored events as their four columns (originator ids, versions, topics, states)."""
+    return (
+        [e.originator_id for e in stored_events],
+        [e.originator_version for e in stored_events],
+        [e.topic for e in stored_events],
+        [e.state for e in stored_events],
+    )
+
+
 class DatabaseURLError(ValueError):
     pass
 
@@ -273,20 +283,28 @@ class JournalPostgresRecorder(PostgresApplicationRecorder):
         # (commit order = notification order), a notification, and the events.
         self.record_function = Identifier(schema, f"gk_record_{self.events_table_name}")
         self.sql_create_statements.append(SQL(
-            "CREATE OR REPLACE FUNCTION {function}(events {event_type}[], keys text[], results text[]) "
+            "CREATE OR REPLACE FUNCTION {function}(ids uuid[], versions bigint[], topics text[], "
+            "states bytea[], keys text[], results text[]) "
             "RETURNS SETOF bigint LANGUAGE plpgsql AS $BODY$ BEGIN "
             "SET LOCAL lock_timeout = '{lock_timeout}s'; "
             "INSERT INTO {journal} (key, result) SELECT * FROM unnest(keys, results); "
             "LOCK TABLE {events} IN EXCLUSIVE MODE; "
             "NOTIFY {channel}; "
             "RETURN QUERY INSERT INTO {events} (originator_id, originator_version, topic, state) "
-            "SELECT e.originator_id, e.originator_version, e.topic, e.state FROM unnest(events) AS e "
-            "RETURNING notification_id; "
+            "SELECT * FROM unnest(ids, versions, topics, states) RETURNING notification_id; "
             "END; $BODY$"
-        ).format(function=self.record_function, event_type=Identifier(schema, self.stored_event_type_name),
-                 lock_timeout=self.datastore.lock_timeout, journal=self.journal_table, events=events,
-                 channel=Identifier(self.channel_name)))  # fmt: skip
-        self.record_statement = SQL("SELECT id FROM {0}(%s, %s, %s) AS id").format(self.record_function)
+        ).format(function=self.record_function, lock_timeout=self.datastore.lock_timeout,
+                 journal=self.journal_table, events=events, channel=Identifier(self.channel_name)))  # fmt: skip
+        self.record_statement = SQL(
+            "SELECT id FROM {0}(%b::uuid[], %b::bigint[], %b::text[], %b::bytea[], %b::text[], %b::text[]) AS id"
+        ).format(self.record_function)
+        # Events as four arrays in binary: psycopg adapts an array of composite rows in Python,
+        # text field by field (about 20 times slower: 0.85 s for 5,000 events, 36 ms so).
+        self.insert_columns_statement = SQL(
+            "INSERT INTO {0} (originator_id, originator_version, topic, state) "
+            "SELECT * FROM unnest(%b::uuid[], %b::bigint[], %b::text[], %b::bytea[]) "
+            "RETURNING notification_id"
+        ).format(events)
 
     def _pg(self, statement: str, table: Identifier) -> Any:
         return SQL(statement.replace("?", "%s").replace("{0}", "{table}")).format(table=table)
@@ -325,14 +343,9 @@ class JournalPostgresRecorder(PostgresApplicationRecorder):
         ``record_function``: one statement, so one round trip and one transaction; a key or
         version taken meanwhile raises ``IntegrityError`` and records nothing."""
         commands: list[tuple[str, str]] = kwargs.get("commands") or []
-        rows = [
-            self.construct_pg_stored_event(e.originator_id, e.originator_version, e.topic, e.state)
-            for e in stored_events
-        ]
+        keys = ([key for key, _ in commands], [result for _, result in commands])
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
-            curs.execute(self.record_statement,
-                         (rows, [key for key, _ in commands], [result for _, result in commands]),
-                         prepare=True)  # fmt: skip
+            curs.execute(self.record_statement, (*_columns(stored_events), *keys), prepare=True)
             return [row["id"] for row in curs.fetchall()]
 
     @retry((OperationalError, InterfaceError), max_attempts=10, wait=0.2)  # as the library does
@@ -372,6 +385,15 @@ class JournalPostgresRecorder(PostgresApplicationRecorder):
                 ids += self._fetch_ids_after_insert_events(curs, chunk, **kwargs) or []
         return ids
 
+    def _insert_stored_events(
+        self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> None:
+        """The library's (table lock, notify, insert returning the notification ids), the events
+        passed as binary arrays of their columns."""
+        self._lock_table(curs)
+        self._notify_channel(curs)
+        curs.execute(self.insert_columns_statement, _columns(stored_events), prepare=True)
+
     def _insert_events(
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> None:
@@ -381,7 +403,7 @@ class JournalPostgresRecorder(PostgresApplicationRecorder):
         commands: list[tuple[str, str]] = kwargs.get("commands") or []
         for chunk in _chunks(commands, STATEMENT_ROWS):
             curs.execute(
-                SQL("INSERT INTO {0} (key, result) SELECT * FROM unnest(%s::text[], %s::text[])")
+                SQL("INSERT INTO {0} (key, result) SELECT * FROM unnest(%b::text[], %b::text[])")
                 .format(self.journal_table),
                 ([key for key, _ in chunk], [result for _, result in chunk]),
             )
