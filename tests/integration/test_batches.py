@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from uuid import uuid4
 
 import pytest
 from eventsourcing.persistence import IntegrityError, StoredEvent
 
+from ledger.accounts import Fund
 from ledger.application import Ledger
+from ledger.commands import SignedCommand
 from ledger.errors import BatchRejected, InsufficientBalance, NotFound, RecipientError
 from tests.builders import Town, allocation, money_donation
 from tests.people import payment, registration
@@ -126,3 +128,29 @@ def test_a_write_refused_by_a_taken_key_records_nothing_and_the_next_one_goes_th
     ids = ledger.recorder.insert_events([StoredEvent(second, 1, "tests:Small", b"y")], commands=[("k-2", "{}")])
     assert ids is not None and len(ids) == 1
     assert ledger.journal.find_commands(["k-1", "k-2"]) == {"k-1": "{}", "k-2": "{}"}
+
+
+def test_an_aggregate_is_snapshotted_once_per_unit_as_recorded(
+    town: Town, reopen: Callable[..., Ledger]
+) -> None:
+    # A batch that takes the fund past two multiples of its snapshotting interval (200) stores
+    # one snapshot, at the fund's version after the batch; a single command reaching the next
+    # multiple stores another. A ledger without the cache loads the fund from them, as it is.
+    def donations(first: int, count: int) -> list[SignedCommand]:
+        return [town.recorder.sign("donation.receive", money_donation(100, receipt_no=f"R2026-S{n:04d}"))
+                for n in range(first, first + count)]  # fmt: skip
+
+    start = town.fund().version
+    town.app.submit_batch(donations(0, 400 - start + 5))
+    snapshots = town.app.snapshots
+    assert snapshots is not None
+    fund = town.fund()
+    assert fund.version == 405
+    assert [s.originator_version for s in snapshots.get(fund.id)] == [405]
+    for command in donations(1_000, 195):
+        town.app.submit(command)
+    assert [s.originator_version for s in snapshots.get(fund.id)] == [405, 600]
+    again = reopen()
+    loaded = again.account(Fund, "F-DISASTER")
+    assert (loaded.version, loaded.total) == (600, town.fund().total)
+    assert vars(loaded) == vars(town.fund())
