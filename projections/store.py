@@ -274,8 +274,8 @@ class JournalPostgresRecorder(PostgresApplicationRecorder):
         events = Identifier(schema, self.events_table_name)
         self.look_up_statement = SQL(
             "SELECT 0 AS kind, (SELECT MAX(notification_id) FROM {events})::text AS a, NULL AS b "
-            "UNION ALL SELECT 1, key, result FROM {journal} WHERE key = ANY(%s::text[]) "
-            "UNION ALL SELECT 2, id::text, NULL FROM unnest(%s::uuid[]) AS id "
+            "UNION ALL SELECT 1, key, result FROM {journal} WHERE key = ANY(%b::text[]) "
+            "UNION ALL SELECT 2, id::text, NULL FROM unnest(%b::uuid[]) AS id "
             "WHERE EXISTS (SELECT 1 FROM {events} WHERE originator_id = id)"
         ).format(events=events, journal=self.journal_table)
         # A command's whole write as one statement (one implicit transaction in autocommit):
@@ -312,13 +312,13 @@ class JournalPostgresRecorder(PostgresApplicationRecorder):
     def insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
-        """A pipelined insert in one round trip, except for large writes (imports, big batches).
+        """One round trip, except for large writes (imports, big batches).
 
-        The library's pipelined insert syncs once after the events' insert and again for the
-        commit; ``_insert_pipelined`` sends the whole transaction (journal, sealed parts,
-        table lock, notify, events, commit) and syncs once: a unique key taken meanwhile (an
-        idempotency key, an aggregate's version) still raises ``IntegrityError``, and the
-        transaction is rolled back.
+        Most writes (events and idempotency keys) are one statement (``_insert_in_one_statement``).
+        Writes with sealed parts or erasures are one pipelined transaction with a single sync
+        (``_insert_pipelined``; the library's syncs four times). Either way a unique key taken
+        meanwhile (an idempotency key, an aggregate's version) raises ``IntegrityError`` and
+        nothing of the write is recorded.
 
         In pipeline mode psycopg 3.3.9 (libpq 18) hangs for ever once one statement's parameters
         pass about 5.5 MB (the server waits in ClientRead, the client in ``Pipeline.sync``):
