@@ -21,6 +21,7 @@ import zipfile
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -120,6 +121,17 @@ def _read(path: Path, data: bytes) -> list[list[object]]:
     return [list(r) for r in csv.reader(io.StringIO(text, newline=""))]
 
 
+@lru_cache(maxsize=4_096)  # a sheet's rows share a few dates; strptime is slow (~10 µs)
+def _iso_day(text: str) -> str | None:
+    """``text`` as YYYY-MM-DD if it is a date in one of ``_DATE_FORMATS``, else None."""
+    for fmt in _DATE_FORMATS:
+        try:
+            return datetime.strptime(text, fmt).date().isoformat()
+        except ValueError:
+            continue
+    return None
+
+
 class _Row:
     """One data row's cells by body field; converters note problems as (field, message)."""
 
@@ -159,11 +171,9 @@ class _Row:
         text = self.text(field)  # a date cell reads as YYYY-MM-DD
         if text is None:
             return None
-        for fmt in _DATE_FORMATS:
-            try:
-                return datetime.strptime(text, fmt).date().isoformat()
-            except ValueError:
-                continue
+        found = _iso_day(text)
+        if found is not None:
+            return found
         self.fail(field, f"{self.head(field)} {text!r} is not a date (YYYY-MM-DD or YYYY/MM/DD)")
         return text
 
