@@ -29,7 +29,7 @@ from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
 
 from ledger.accounts import Account, Fund, Program, Store
-from ledger.application import Ledger
+from ledger.application import Ledger, collector_paused
 from ledger.canonical import canonical
 from ledger.catalogue import CATEGORIES, DONOR_CLASSES
 from ledger.commands import SignedCommand, Signer, spec_of
@@ -407,6 +407,11 @@ def import_file(
     The rows are signed as one batch (``ledger.batch``): one signature over the Merkle root of
     their payloads, each row stored with its own proof of being in the batch.
     """
+    with collector_paused():  # the whole sheet is held in memory until it is recorded
+        return _import_file(app, signer, path, now)
+
+
+def _import_file(app: Ledger, signer: Signer, path: Path, now: datetime | None) -> ImportReport:
     sheet = check_sheet(app, path.name, path.read_bytes())
     if not sheet.rows:
         return ImportReport(0, 0, 0, sheet.kind, sheet.sha256)

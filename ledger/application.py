@@ -14,8 +14,10 @@ transaction of its own. An erasure destroys the key in the transaction of its ev
 
 from __future__ import annotations
 
+import gc
 import json
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from functools import cached_property
 from typing import Any, ClassVar, Protocol, runtime_checkable
 from uuid import UUID
@@ -45,6 +47,7 @@ from ledger.registry import Registry
 from ledger.sealing import Opened, SealedPart, SealedStore, SubjectKeys, seal, unseal
 
 MAX_ATTEMPTS = 5
+LARGE_BATCH = 1_000  # commands from which a batch is decided with the collector paused
 
 
 class ConcurrencyConflict(LedgerError):
@@ -198,6 +201,12 @@ class Ledger(Application[UUID]):
         refused, ``BatchRejected`` lists every refused command (index and error) and nothing
         is recorded. Commands whose idempotency key was seen return their first result.
         """
+        if len(envelopes) < LARGE_BATCH:
+            return self._submit_batch(envelopes)
+        with collector_paused():
+            return self._submit_batch(envelopes)
+
+    def _submit_batch(self, envelopes: Sequence[SignedCommand]) -> list[CommandResult]:
         for attempt in range(MAX_ATTEMPTS):
             backing = _StoreBacking(self, envelopes)
             unit = Unit(backing)
@@ -281,6 +290,25 @@ class Ledger(Application[UUID]):
         return rows
 
 
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector off for a large batch (an import), on again after.
+
+    A batch keeps every command, event and result alive until it is saved: about a million
+    objects for 100,000 rows, which each full collection walks again (15 of them, 3.4 s of a
+    50,000-row import, more than linearly for larger ones). Reference counting still frees
+    what it can; cycles wait for the end of the batch. If the collector was off already (or
+    another thread turned it off first), it is left as it was.
+    """
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_on:
+            gc.enable()
+
+
 def _empty(cache: Cache[Any, Any] | None) -> None:
     """Forget every cached aggregate. (``LRUCache.clear`` only resets its recency list: in
     eventsourcing 9.5 it is the constructor's helper, and leaves the entries in place.)"""
@@ -354,4 +382,4 @@ class _StoreBacking:
         return self.app.journal.find_command(idem)
 
 
-__all__ = ["CommandJournal", "CommandResult", "ConcurrencyConflict", "Ledger"]
+__all__ = ["CommandJournal", "CommandResult", "ConcurrencyConflict", "Ledger", "collector_paused"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import threading
 from collections.abc import Callable, Sequence
 from uuid import uuid4
@@ -10,7 +11,7 @@ import pytest
 from eventsourcing.persistence import IntegrityError, StoredEvent
 
 from ledger.accounts import Fund
-from ledger.application import Ledger
+from ledger.application import Ledger, collector_paused
 from ledger.commands import SignedCommand
 from ledger.errors import BatchRejected, InsufficientBalance, NotFound, RecipientError
 from tests.builders import Town, allocation, money_donation
@@ -154,3 +155,22 @@ def test_an_aggregate_is_snapshotted_once_per_unit_as_recorded(
     loaded = again.account(Fund, "F-DISASTER")
     assert (loaded.version, loaded.total) == (600, town.fund().total)
     assert vars(loaded) == vars(town.fund())
+
+
+def test_the_collector_is_paused_for_a_large_batch_and_left_as_it_was() -> None:
+    def refused() -> None:
+        with collector_paused():
+            assert not gc.isenabled()
+            raise RuntimeError("a refused batch")
+
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError):
+        refused()
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with collector_paused():
+            pass
+        assert not gc.isenabled()  # whoever turned it off turns it on
+    finally:
+        gc.enable()
