@@ -25,13 +25,14 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import unquote, urlparse
 from uuid import UUID
 
+import psycopg
 from eventsourcing.persistence import (
     DatabaseError,
     IntegrityError,
@@ -70,6 +71,7 @@ _ERASE = (
 )
 T = TypeVar("T")
 _BEGIN, _COMMIT = SQL("BEGIN"), SQL("COMMIT")
+_OPEN = (TransactionStatus.INTRANS, TransactionStatus.INERROR)
 _NEW_KEY = "INSERT INTO {0} (subject, key, created_at) VALUES (?, ?, ?) ON CONFLICT (subject) DO NOTHING"
 CHUNK = 500
 STATEMENT_ROWS = 5_000  # rows per INSERT of a large write (see ``_insert_unpipelined``)
@@ -365,8 +367,11 @@ class JournalPostgresRecorder(PostgresApplicationRecorder):
                     curs.execute(_COMMIT)
                 # Leaving the pipeline synced: an error of any statement was raised there.
             except BaseException:
-                if conn.pgconn.transaction_status != TransactionStatus.IDLE:
-                    conn.rollback()  # the statements after the error were skipped, COMMIT too
+                # The statements after the error were skipped, COMMIT too: roll back, unless the
+                # connection is gone (the pool drops it; the error in hand is the one to raise).
+                if conn.pgconn.transaction_status in _OPEN:
+                    with suppress(psycopg.Error):
+                        conn.rollback()
                 raise
             return self._fetch_ids_after_insert_events(events, stored_events, **kwargs)
 
