@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import gc
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from uuid import uuid4
 
 import pytest
-from eventsourcing.persistence import StoredEvent
+from eventsourcing.persistence import IntegrityError, StoredEvent
 
-from ledger.application import Ledger
+from ledger.accounts import Fund
+from ledger.application import Ledger, collector_paused
+from ledger.commands import SignedCommand
 from ledger.errors import BatchRejected, InsufficientBalance, NotFound, RecipientError
 from tests.builders import Town, allocation, money_donation
 from tests.people import payment, registration
@@ -92,3 +95,82 @@ def test_a_write_of_many_megabytes_is_stored_and_does_not_hang(ledger: Ledger) -
     assert done, "the write did not return within two minutes"
     assert len(ledger.recorder.select_notifications(start=1, limit=20_000)) == 10_000
     assert ledger.journal.find_commands(["big-1", "big-10000", "big-10001"]) == {"big-1": "{}", "big-10000": "{}"}
+
+
+def test_a_unit_reads_the_head_its_keys_and_which_aggregates_exist_at_once(ledger: Ledger) -> None:
+    # What a unit of work reads before deciding (one statement on PostgreSQL).
+    aggregate, missing = uuid4(), uuid4()
+    assert ledger.journal.look_up(["k-1"], [aggregate, missing]) == (0, {}, set())
+    records = [StoredEvent(aggregate, version, "tests:Small", b"x") for version in (1, 2, 3)]
+    ids = ledger.recorder.insert_events(records, commands=[("k-1", '{"first": 1}')])
+    assert ids is not None and len(ids) == 3
+    head, known, existing = ledger.journal.look_up(["k-1", "k-2"], [aggregate, missing])
+    assert (head, known, existing) == (max(ids), {"k-1": '{"first": 1}'}, {aggregate})
+    assert ledger.journal.look_up([], []) == (max(ids), {}, set())
+
+
+@pytest.mark.parametrize("sealed", [False, True], ids=["one-statement", "pipelined"])
+def test_a_write_refused_by_a_taken_key_records_nothing_and_the_next_one_goes_through(
+    ledger: Ledger, sealed: bool
+) -> None:
+    # On PostgreSQL a write is one statement, or (with sealed parts) one pipelined
+    # transaction with a single sync: a taken idempotency key must still refuse all of it,
+    # and leave the connection ready for the next write.
+    first, second = uuid4(), uuid4()
+    part = [("d" * 64, "subject-1", b"nonce", b"ciphertext")] if sealed else []
+    ledger.recorder.insert_events([StoredEvent(first, 1, "tests:Small", b"x")], commands=[("k-1", "{}")])
+    with pytest.raises(IntegrityError):
+        ledger.recorder.insert_events([StoredEvent(second, 1, "tests:Small", b"y")],
+                                      commands=[("k-1", "{}")], sealed=part)  # fmt: skip
+    assert ledger.sealed_store.find_sealed(["d" * 64]) == {}
+    assert ledger.journal.find_existing([first, second]) == {first}
+    for _ in range(10):  # every pooled connection is clean again
+        ledger.recorder.insert_events([StoredEvent(uuid4(), 1, "tests:Small", b"z")])
+    ids = ledger.recorder.insert_events([StoredEvent(second, 1, "tests:Small", b"y")], commands=[("k-2", "{}")])
+    assert ids is not None and len(ids) == 1
+    assert ledger.journal.find_commands(["k-1", "k-2"]) == {"k-1": "{}", "k-2": "{}"}
+
+
+def test_an_aggregate_is_snapshotted_once_per_unit_as_recorded(
+    town: Town, reopen: Callable[..., Ledger]
+) -> None:
+    # A batch that takes the fund past two multiples of its snapshotting interval (200) stores
+    # one snapshot, at the fund's version after the batch; a single command reaching the next
+    # multiple stores another. A ledger without the cache loads the fund from them, as it is.
+    def donations(first: int, count: int) -> list[SignedCommand]:
+        return [town.recorder.sign("donation.receive", money_donation(100, receipt_no=f"R2026-S{n:04d}"))
+                for n in range(first, first + count)]  # fmt: skip
+
+    start = town.fund().version
+    town.app.submit_batch(donations(0, 400 - start + 5))
+    snapshots = town.app.snapshots
+    assert snapshots is not None
+    fund = town.fund()
+    assert fund.version == 405
+    assert [s.originator_version for s in snapshots.get(fund.id)] == [405]
+    for command in donations(1_000, 195):
+        town.app.submit(command)
+    assert [s.originator_version for s in snapshots.get(fund.id)] == [405, 600]
+    again = reopen()
+    loaded = again.account(Fund, "F-DISASTER")
+    assert (loaded.version, loaded.total) == (600, town.fund().total)
+    assert vars(loaded) == vars(town.fund())
+
+
+def test_the_collector_is_paused_for_a_large_batch_and_left_as_it_was() -> None:
+    def refused() -> None:
+        with collector_paused():
+            assert not gc.isenabled()
+            raise RuntimeError("a refused batch")
+
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError):
+        refused()
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with collector_paused():
+            pass
+        assert not gc.isenabled()  # whoever turned it off turns it on
+    finally:
+        gc.enable()

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from uuid import UUID
 
 import pytest
 
@@ -82,14 +83,17 @@ def test_a_repeat_that_slips_past_the_journal_check_is_still_recorded_once(
     town.submit(town.recorder, "donation.receive", money_donation(200_000))
     envelope = town.recorder.sign("allocation.make", allocation(60_000), idem="alloc-0001")
     second = reopen()
-    lookups: list[str] = []
-    look_up = second.journal.find_command
+    lookups: list[Sequence[str]] = []
+    look_up = second.journal.look_up
 
-    def too_early_once(idem: str) -> str | None:
-        lookups.append(idem)
-        return None if len(lookups) == 1 else look_up(idem)
+    def too_early_once(
+        keys: Sequence[str], aggregate_ids: Sequence[UUID]
+    ) -> tuple[int, dict[str, str], set[UUID]]:
+        lookups.append(keys)
+        head, known, existing = look_up(keys, aggregate_ids)
+        return (head, {}, existing) if len(lookups) == 1 else (head, known, existing)
 
-    monkeypatch.setattr(second.recorder, "find_command", too_early_once)
+    monkeypatch.setattr(second.recorder, "look_up", too_early_once)
     town.app.submit(envelope)
     before = town.position()
     result = second.submit(envelope)
