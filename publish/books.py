@@ -13,18 +13,20 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 from projections import deadlines
 from projections.balances import officials
-from projections.reports import AreaReports, Scope, area_reports, goods_ledger
+from projections.reports import Scope, area_reports, goods_ledger
 from projections.sql import Database
 from projections.trace_report import donation_records
 from publish.apart import Apart
 
 PUBLISHED = ("published", "filed", "corrected")
+R = TypeVar("R")
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,30 +69,37 @@ class Books:
 
 
 def read_books(db: Database, today: date) -> Books:
-    """Everything the portal shows; the fund-flow reports (the longest part: scans of every
-    flow) are read by a forked process meanwhile, over a connection of its own."""
+    """Everything the portal shows; the fund-flow reports and the donations' records (the
+    longest parts) are read by forked processes meanwhile, each over a connection of its own."""
 
-    def reports_apart() -> AreaReports:
-        apart = Database(db.url)
-        try:
-            return area_reports(apart, Scope())
-        finally:
-            apart.close()
+    def apart(read: Callable[[Database], R]) -> Callable[[], R]:
+        def run() -> R:
+            own = Database(db.url)  # a connection is never used across a fork
+            try:
+                return read(own)
+            finally:
+                own.close()
 
-    with Apart("fork", reports_apart) as reports_job:
-        found = donation_records(db)
+        return run
+
+    with (Apart("fork", apart(lambda own: area_reports(own, Scope()))) as reports_job,
+          Apart("fork", apart(donation_records)) as records_job):  # fmt: skip
         goods = goods_ledger(db, Scope())
-        reports = reports_job.result()
+        accounts, items = _accounts(db), _items(db)
+        obligations = _obligations(db, today)
+        dashboard = deadlines.dashboard(deadlines.obligations(db), today)
+        donations = _donations(db)
+        reports, found = reports_job.result(), records_job.result()
     return Books(
         report=reports.whole,
         by_area=reports.by_area,
         goods=goods,
         links=reports.links,
-        accounts=_accounts(db),
-        items=_items(db),
-        obligations=_obligations(db, today),
-        dashboard=deadlines.dashboard(deadlines.obligations(db), today),
-        donations=_donations(db),
+        accounts=accounts,
+        items=items,
+        obligations=obligations,
+        dashboard=dashboard,
+        donations=donations,
         records={receipt: record for receipt, (record, _) in found.items()},
         summaries={receipt: summary for receipt, (_, summary) in found.items()},
     )

@@ -239,17 +239,20 @@ def _build(db: Database, stamp: Stamp, out: Path, options: SiteOptions, previous
     traces = dict(donation_traces(db, needed if len(needed) < len(books.records) else None))
     for name in ASSETS:
         writer.write(f"static/{name}", (STATIC / name).read_bytes())
-    listed = _write_data(writer, books, figures, stamp, keys, traces)
+    _write_data(writer, books, figures, stamp, keys, traces)
+    listed = tables(books)
     font = options.font or find_font()
     env = environment()
     months = _Months.of(books, version)  # shared by both languages: worked out once, before the fork
     languages = [_Pages(env, writer, books, figures, stamp, lang, keys, version, traces, months) for lang in LANGS]
-    # The sheets and the English pages are made in forked processes (``publish.apart``) while
-    # this one renders the Chinese pages; the English pages' files are then counted here.
+    # The sheets, and the tables with the English pages, are made in forked processes
+    # (``publish.apart``) while this one renders the Chinese pages; their files are then
+    # counted here.
     english = Writer(out, writer.previous, _on_disk=writer._on_disk)
     languages[1].writer = english
 
     def render_english() -> tuple[dict[str, Entry], int, int]:
+        _write_tables(english, listed, stamp)
         languages[1].render_all()
         return english.entries, english.reused, languages[1].count
 
@@ -324,12 +327,8 @@ def _dumps(data: Any) -> bytes:
 
 
 def _write_data(writer: Writer, books: Books, figures: Figures, stamp: Stamp, keys: dict[str, str],
-                traces: dict[str, dict[str, Any]]) -> list[Table]:  # fmt: skip
+                traces: dict[str, dict[str, Any]]) -> None:  # fmt: skip
     writer.write("data/figures.json", _dumps(figures.to_json(stamp.to_json())))
-    listed = tables(books)
-    for table in listed:
-        writer.write(f"data/tables/{table.name}.csv", table.csv_bytes())
-        writer.write(f"data/tables/{table.name}.json", table.json_bytes(stamp))
     # A donation's JSON holds only its trace, not the checkpoint, so it changes only with the
     # donation: figures.json and SHA256SUMS tie it to the checkpoint.
     for receipt in books.records:
@@ -337,7 +336,12 @@ def _write_data(writer: Writer, books: Books, figures: Figures, stamp: Stamp, ke
         if not (key and writer.reuse(path, key)):
             writer.write(path, _dumps(traces[receipt]), key)
     writer.write("feed.atom", atom_feed(stamp, books.items))
-    return listed
+
+
+def _write_tables(writer: Writer, listed: list[Table], stamp: Stamp) -> None:
+    for table in listed:
+        writer.write(f"data/tables/{table.name}.csv", table.csv_bytes())
+        writer.write(f"data/tables/{table.name}.json", table.json_bytes(stamp))
 
 
 @dataclass(frozen=True, slots=True)
