@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import pickle
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
 from typing import Any
@@ -105,12 +106,13 @@ def _traces_where(db: Database, where: str, params: list[str], accounts: dict[st
     return found
 
 
-def donation_records(db: Database) -> dict[str, tuple[dict[str, Any], tuple[Any, ...]]]:
+def donation_records(db: Database) -> dict[str, tuple[dict[str, Any], str]]:
     """Per receipt number, by receipt number: the donation's own record as its trace shows it
     (``trace["donation"]``), and a summary of everything its whole trace is made of — its
     source row, how many trace rows it has and the position of the last (the rows are only
     ever appended, in log order), what is idle where, and the names of the accounts and
-    officials — such that equal summaries give equal traces. Three aggregate queries, no
+    officials — such that equal summaries give equal traces; the summary is given as its
+    SHA-256 (of its pickle: equal data built alike pickle alike). Three aggregate queries, no
     trace built: a publish builds again only the traces whose summary changed."""
     accounts, officials = _accounts(db), _officials(db)
     names = hashlib.sha256(repr((sorted((k, str(a)) for k, a in accounts.items()),
@@ -131,7 +133,7 @@ def donation_records(db: Database) -> dict[str, tuple[dict[str, Any], tuple[Any,
     ):
         record = _donation(json.loads(body), accounts[account], status, [] if notes == "[]" else json.loads(notes))
         summary = (account, body, status, notes, counts.get(ref), sorted(idle.get(ref, [])), names)
-        found[str(label)] = (record, summary)
+        found[str(label)] = (record, hashlib.sha256(pickle.dumps(summary, protocol=5)).hexdigest())
     return dict(sorted(found.items()))
 
 

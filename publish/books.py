@@ -63,9 +63,10 @@ class Books:
     dashboard: list[dict[str, Any]]
     donations: dict[str, int]  # receipt number -> net money amount (fen), money donations only
     # receipt number -> the donation's record as its trace shows it (``trace["donation"]``), and
-    # a summary of all its trace is made of (``donation_records``: equal summaries, equal traces)
+    # the digest of a summary of all its trace is made of (``donation_records``: equal
+    # summaries, equal traces)
     records: dict[str, dict[str, Any]]
-    summaries: dict[str, tuple[Any, ...]]
+    summaries: dict[str, str]
 
 
 def read_books(db: Database, today: date) -> Books:
