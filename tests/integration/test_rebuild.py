@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+import projections.runner as runner_module
 from api.demo import build_demo, demo_officials
 from api.demo_disclosures import demo_disclosures
 from ledger.application import Ledger
@@ -134,3 +135,56 @@ def test_a_rebuild_that_fails_in_either_process_leaves_the_old_read_models(year:
     with pytest.raises(RuntimeError, match="the disk filled up"):
         runner.rebuild()
     assert snapshot(year.db, broken) == before
+
+
+def test_a_rebuild_that_fails_while_swapping_in_leaves_the_old_read_models(
+    year: Year, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Some read models' new rows are in place when the transaction fails: all are rolled back.
+    projections = every_read_model()
+    runner = Runner(year.app, year.db, projections)
+    before = snapshot(year.db, projections)
+    calls: list[str] = []
+    real = runner_module._set_position
+
+    def fail_the_third(target: Any, projection: Projection, source: Any) -> None:
+        calls.append(projection.name)
+        if len(calls) == 3:
+            raise RuntimeError("the connection dropped")
+        real(target, projection, source)
+
+    monkeypatch.setattr(runner_module, "_set_position", fail_the_third)
+    with pytest.raises(RuntimeError, match="the connection dropped"):
+        runner.rebuild()
+    assert snapshot(year.db, projections) == before
+    assert staging_schemas(year.db) == []
+
+
+def test_a_rebuild_keeps_each_table_s_keys_and_indexes_under_their_names(year: Year) -> None:
+    projections = every_read_model()
+    runner = Runner(year.app, year.db, projections)
+    tables = [t for p in projections for t in p.tables]
+    before = indexes(year.db, tables)
+    runner.rebuild()
+    assert indexes(year.db, tables) == before
+    Runner(year.app, year.db, projections)  # ``create`` again (a restart) adds no second index
+    assert indexes(year.db, tables) == before
+    assert staging_schemas(year.db) == []
+    assert snapshot(year.db, projections) == year.incremental
+
+
+def indexes(db: Database, tables: list[str]) -> list[tuple[Any, ...]]:
+    """Every index (and key) of ``tables``: table, name and what it indexes."""
+    names = ", ".join(f"'{t}'" for t in tables)
+    if db.dialect == "sqlite":
+        return sorted(db.query(f"SELECT tbl_name, name, sql FROM sqlite_master WHERE type = 'index' "
+                               f"AND tbl_name IN ({names})"))  # fmt: skip
+    return sorted(db.query(f"SELECT tablename, indexname, indexdef FROM pg_indexes "
+                           f"WHERE schemaname = current_schema() AND tablename IN ({names})"))  # fmt: skip
+
+
+def staging_schemas(db: Database) -> list[tuple[Any, ...]]:
+    """PostgreSQL schemas a rebuild left behind (none, ever)."""
+    if db.dialect == "sqlite":
+        return []
+    return db.query("SELECT nspname FROM pg_namespace WHERE starts_with(nspname, 'gk_rebuild_')")
