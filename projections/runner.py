@@ -57,8 +57,8 @@ class Projection(Protocol):
 # rows as ``apply`` on each in turn, in fewer statements. Batched catch-ups (``rebuild``) call
 # it; a projection without it gets ``apply`` per event. And ``rebuild_cost``: its share of a
 # rebuild's work, by which ``rebuild`` splits the projections between processes (measured in
-# tenths of a second per 100,000 events of the demo year; default 1, a read model that does
-# next to nothing).
+# tenths of a second of CPU per 100,000 events of the demo year, beyond reading and decoding
+# the log; default 1, a read model that does next to nothing).
 
 
 class Runner:
@@ -235,13 +235,21 @@ class Runner:
         )
         if in_memory or len(self.projections) < 2:
             return [list(self.projections)]
-        groups: tuple[list[Projection], list[Projection]] = ([], [])
-        costs = [0, 0]
+        # The split whose costlier group costs least (every split is tried: read models are
+        # few), the costliest read model in this process's group.
         ordered = sorted(self.projections, key=lambda p: -int(getattr(p, "rebuild_cost", 1)))
-        for projection in ordered:  # the costliest first, each to the lighter group
-            lighter = 0 if costs[0] <= costs[1] else 1
-            groups[lighter].append(projection)
-            costs[lighter] += int(getattr(projection, "rebuild_cost", 1))
+        costs = [int(getattr(p, "rebuild_cost", 1)) for p in ordered]
+        best, best_cost = (1 << len(ordered)) - 1, sum(costs)  # all here, to begin with
+        for mask in range(1 << (len(ordered) - 1)):
+            here = 1 | mask << 1  # bit n: the n-th costliest read model is built here
+            cost = sum(c for n, c in enumerate(costs) if here >> n & 1)
+            worst = max(cost, sum(costs) - cost)
+            if worst < best_cost:
+                best, best_cost = here, worst
+        groups = (
+            [p for n, p in enumerate(ordered) if best >> n & 1],
+            [p for n, p in enumerate(ordered) if not best >> n & 1],
+        )
         return [group for group in groups if group]
 
     def _swap_in(self, built: Sequence[tuple[Path, Sequence[Projection]]]) -> None:

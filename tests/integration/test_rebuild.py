@@ -5,6 +5,7 @@ process or in the other one, leaves the old read models and their positions as t
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -105,6 +106,21 @@ def test_a_rebuild_in_two_processes_equals_the_read_models_kept_as_the_log_grew(
     applied = runner.rebuild()
     assert snapshot(year.db, projections) == year.incremental
     assert applied == len(projections) * len(year.incremental["gk_merkle_leaves"])  # one per event
+
+
+def test_the_two_groups_are_the_split_of_least_cost(year: Year) -> None:
+    projections = every_read_model()
+    here, there = Runner(year.app, year.db, projections)._groups()
+    assert sorted(p.name for p in here + there) == sorted(p.name for p in projections)
+    assert here[0].name == "tracing"  # the costliest is built in this process
+
+    def cost(group: list[Projection]) -> int:
+        return sum(int(getattr(p, "rebuild_cost", 1)) for p in group)
+
+    splits = itertools.product((0, 1), repeat=len(projections))
+    least = min(max(cost([p for p, s in zip(projections, side, strict=True) if s == n]) for n in (0, 1))
+                for side in splits)  # fmt: skip
+    assert max(cost(here), cost(there)) == least
 
 
 # --- failures ------------------------------------------------------------------------------
