@@ -176,12 +176,18 @@ def test_a_rebuild_that_fails_while_swapping_in_leaves_the_old_read_models(
     assert staging_schemas(year.db) == []
 
 
-def test_a_rebuild_keeps_each_table_s_keys_and_indexes_under_their_names(year: Year) -> None:
+def test_a_rebuild_keeps_each_table_s_keys_and_indexes_and_its_readers_find_it(year: Year) -> None:
     projections = every_read_model()
     runner = Runner(year.app, year.db, projections)
     tables = [t for p in projections for t in p.tables]
     before = indexes(year.db, tables)
-    runner.rebuild()
+    reader = Database(year.db.url)  # another session, its statement prepared (PostgreSQL)
+    try:
+        counted = [reader.query("SELECT COUNT(*) FROM gk_flows WHERE position > ?", (0,)) for _ in range(8)]
+        runner.rebuild()
+        assert reader.query("SELECT COUNT(*) FROM gk_flows WHERE position > ?", (0,)) == counted[-1]
+    finally:
+        reader.close()
     assert indexes(year.db, tables) == before
     Runner(year.app, year.db, projections)  # ``create`` again (a restart) adds no second index
     assert indexes(year.db, tables) == before
