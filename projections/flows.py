@@ -39,7 +39,7 @@ _INSERT = f"INSERT INTO gk_flows ({', '.join(COLUMNS)}) VALUES ({', '.join('?' f
 class FlowsProjection:
     name = "flows"
     tables = ("gk_flows", "gk_flow_accounts")
-    rebuild_cost = 13  # its share of a rebuild's work (``Runner.rebuild`` splits by it)
+    rebuild_cost = 14  # its share of a rebuild's work (``Runner.rebuild`` splits by it)
 
     def __init__(self) -> None:
         # Accounts' area and category never change once opened: read each once per page.

@@ -29,7 +29,7 @@ def stored_leaf(event: Any) -> bytes:
 class MerkleProjection:
     name = "merkle"
     tables = ("gk_merkle_nodes", "gk_merkle_leaves")
-    rebuild_cost = 6  # its share of a rebuild's work (``Runner.rebuild`` splits by it)
+    rebuild_cost = 14  # its share of a rebuild's work (``Runner.rebuild`` splits by it)
 
     def __init__(self) -> None:
         self._range: CompactRange | None = None

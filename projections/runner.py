@@ -58,7 +58,8 @@ class Projection(Protocol):
 # it; a projection without it gets ``apply`` per event. And ``rebuild_cost``: its share of a
 # rebuild's work, by which ``rebuild`` splits the projections between processes (measured in
 # tenths of a second of CPU per 100,000 events of the demo year, beyond reading and decoding
-# the log; default 1, a read model that does next to nothing).
+# the log, as found by timing groups of read models built together, which cost more than
+# each built alone; default 1, a read model that does next to nothing).
 
 
 class Runner:

@@ -78,7 +78,7 @@ class TracingError(RuntimeError):
 class TracingProjection:
     name = "tracing"
     tables = ("gk_trace_sources", "gk_trace", "gk_trace_lots")
-    rebuild_cost = 16  # its share of a rebuild's work (``Runner.rebuild`` splits by it)
+    rebuild_cost = 18  # its share of a rebuild's work (``Runner.rebuild`` splits by it)
 
     def create(self, cursor: Any, dialect: str) -> None:
         cursor.execute(
