@@ -346,7 +346,8 @@ def _stage(path: Path, projections: Sequence[Projection], url: str, schema: str)
     """The scratch file's rows of ``projections`` in new tables of the PostgreSQL ``schema``,
     made by the read models' own ``create`` there, so with the same columns, keys and index
     names as their live tables: loaded by binary ``COPY`` with their keys and indexes dropped,
-    which are then built again over the loaded rows (faster than row by row as they load)."""
+    which are then built again over the loaded rows (faster than row by row as they load), and
+    analysed."""
     target, scratch = Database(url), Database(f"sqlite:///{path}")
     try:
         with target.transaction() as cursor, scratch.read() as source:
@@ -383,6 +384,8 @@ def _stage(path: Path, projections: Sequence[Projection], url: str, schema: str)
                     cursor.execute(f"ALTER TABLE {table} ADD CONSTRAINT {_identifier(name)} {definition}")
                 for _, definition in indexes:
                     cursor.execute(definition)
+                for table in tables:  # the planner's statistics, before any reader's first query
+                    cursor.execute(f"ANALYZE {table}")
     finally:
         scratch.close()
         target.close()
