@@ -24,7 +24,7 @@ _REGISTRY = ("registry.found", "official.enrol", "official.change_role", "offici
 class BalancesProjection:
     name = "balances"
     tables = ("gk_accounts", "gk_buckets", "gk_officials")
-    rebuild_cost = 4  # its share of a rebuild's work (``Runner.rebuild`` splits by it)
+    rebuild_cost = 7  # its share of a rebuild's work (``Runner.rebuild`` splits by it)
 
     def create(self, cursor: Any, dialect: str) -> None:
         cursor.execute(

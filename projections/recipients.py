@@ -34,7 +34,7 @@ _FOLLOWED = frozenset(
 class RecipientsProjection:
     name = "recipients"
     tables = ("gk_recipients", "gk_recipient_payments", "gk_recipient_programs")
-    rebuild_cost = 5  # its share of a rebuild's work (``Runner.rebuild`` splits by it)
+    rebuild_cost = 8  # its share of a rebuild's work (``Runner.rebuild`` splits by it)
 
     def __init__(self) -> None:
         # A program's category never changes once opened: read each once per page.

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import gc
 import multiprocessing
+import secrets
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -55,8 +57,9 @@ class Projection(Protocol):
 # rows as ``apply`` on each in turn, in fewer statements. Batched catch-ups (``rebuild``) call
 # it; a projection without it gets ``apply`` per event. And ``rebuild_cost``: its share of a
 # rebuild's work, by which ``rebuild`` splits the projections between processes (measured in
-# tenths of a second per 100,000 events of the demo year; default 1, a read model that does
-# next to nothing).
+# tenths of a second of CPU per 100,000 events of the demo year, beyond reading and decoding
+# the log, as found by timing groups of read models built together, which cost more than
+# each built alone; default 1, a read model that does next to nothing).
 
 
 class Runner:
@@ -170,34 +173,59 @@ class Runner:
         the read models are split in two groups of similar cost, one applied in this process,
         the other in a child process at the same time, each group to its own file. Then, in
         **one transaction** of the target database, every read model's rows are replaced by
-        the scratch files' (SQLite: ``ATTACH`` and ``INSERT ... SELECT``; PostgreSQL:
-        ``COPY``) and its position set, and what was recorded meanwhile is caught up. So the
+        the scratch files' and its position set, and what was recorded meanwhile is caught up.
+        SQLite: ``ATTACH`` and ``INSERT ... SELECT``. PostgreSQL: each process first loads its
+        group's rows (binary ``COPY``) into new tables in a staging schema of this rebuild's
+        own, which no reader sees, and builds their keys and indexes after the load, both
+        processes at once; the transaction then only drops the old tables and moves the new
+        ones (with their indexes, under the same names) into the read models' schema. So the
         rebuild is whole or nothing: readers see the old read models until the new ones
         commit, never a half-built one, and a failure anywhere (in either process) leaves the
-        old ones as they were. An in-memory ledger (or a single read model) is rebuilt in this
-        process alone, the same way. The child process is started with ``spawn``, which imports
-        the main module again: a script that calls ``rebuild`` needs its
-        ``if __name__ == "__main__":`` guard (the CLI and ``python -m benchmarks`` have one).
+        old ones as they were (the staging schema is dropped whatever happens). An in-memory
+        ledger (or a single read model) is rebuilt in this process alone, the same way. The
+        child process is started with ``spawn``, which imports the main module again: a script
+        that calls ``rebuild`` needs its ``if __name__ == "__main__":`` guard (the CLI and
+        ``python -m benchmarks`` have one).
         """
         stop = self.app.recorder.max_notification_id() or 0
         groups = self._groups()
-        with tempfile.TemporaryDirectory(prefix="gongkai-rebuild-") as folder:
+        with tempfile.TemporaryDirectory(prefix="gongkai-rebuild-") as folder, self._staging() as staging:
             files = [Path(folder) / f"read-models-{n}.db" for n in range(len(groups))]
             if len(groups) == 1:
-                applied = _build_scratch(self.app, files[0], groups[0], stop, progress)
+                applied = _build_scratch(self.app, files[0], groups[0], stop, progress, staging)
             else:
                 spawn = multiprocessing.get_context("spawn")
                 with ProcessPoolExecutor(max_workers=1, mp_context=spawn) as pool:
                     child = pool.submit(_build_scratch_from_env, type(self.app), dict(self.app.env),
-                                        files[1], groups[1], stop)  # fmt: skip
-                    applied = _build_scratch(self.app, files[0], groups[0], stop, progress)
+                                        files[1], groups[1], stop, staging)  # fmt: skip
+                    applied = _build_scratch(self.app, files[0], groups[0], stop, progress, staging)
                     elsewhere = child.result()  # raises what the child raised
                 if progress and elsewhere:
                     progress(elsewhere)
                 applied += elsewhere
-            self._swap_in(list(zip(files, groups, strict=True)))
+            built = list(zip(files, groups, strict=True))
+            if staging is None:
+                self._swap_in(built)
+            else:
+                self._move_in(built, staging[1])
         # Whatever was recorded while the scratch files were built.
         return applied + self.catch_up(progress=progress)
+
+    @contextmanager
+    def _staging(self) -> Iterator[tuple[str, str] | None]:
+        """PostgreSQL: a new, empty schema for this rebuild's tables (the database's URL and
+        the schema's name), dropped with whatever is left in it at the end; SQLite: None."""
+        if self.db.dialect != "postgresql":
+            yield None
+            return
+        schema = f"gk_rebuild_{secrets.token_hex(6)}"
+        with self.db.transaction() as cursor:
+            cursor.execute(f"CREATE SCHEMA {schema}")
+        try:
+            yield self.db.url, schema
+        finally:
+            with self.db.transaction() as cursor:
+                cursor.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
 
     def _groups(self) -> list[list[Projection]]:
         """The read models in two groups of similar cost, or one when a second process could
@@ -208,33 +236,29 @@ class Runner:
         )
         if in_memory or len(self.projections) < 2:
             return [list(self.projections)]
-        groups: tuple[list[Projection], list[Projection]] = ([], [])
-        costs = [0, 0]
+        # The split whose costlier group costs least (every split is tried: read models are
+        # few), the costliest read model in this process's group.
         ordered = sorted(self.projections, key=lambda p: -int(getattr(p, "rebuild_cost", 1)))
-        for projection in ordered:  # the costliest first, each to the lighter group
-            lighter = 0 if costs[0] <= costs[1] else 1
-            groups[lighter].append(projection)
-            costs[lighter] += int(getattr(projection, "rebuild_cost", 1))
+        costs = [int(getattr(p, "rebuild_cost", 1)) for p in ordered]
+        best, best_cost = (1 << len(ordered)) - 1, sum(costs)  # all here, to begin with
+        for mask in range(1 << (len(ordered) - 1)):
+            here = 1 | mask << 1  # bit n: the n-th costliest read model is built here
+            cost = sum(c for n, c in enumerate(costs) if here >> n & 1)
+            worst = max(cost, sum(costs) - cost)
+            if worst < best_cost:
+                best, best_cost = here, worst
+        groups = (
+            [p for n, p in enumerate(ordered) if best >> n & 1],
+            [p for n, p in enumerate(ordered) if not best >> n & 1],
+        )
         return [group for group in groups if group]
 
     def _swap_in(self, built: Sequence[tuple[Path, Sequence[Projection]]]) -> None:
-        """Replace every read model's rows and position by its scratch file's, in one transaction."""
+        """SQLite: replace every read model's rows and position by its scratch file's, in one
+        transaction."""
         sources = [(Database(f"sqlite:///{path}"), group) for path, group in built]
         schemas = [f"scratch{n}" for n in range(len(built))]
         try:
-            if self.db.dialect == "postgresql":
-                with self.db.transaction() as target:
-                    self._lock(target)
-                    for scratch, group in sources:
-                        with scratch.read() as source:
-                            for projection in group:
-                                for table in projection.tables:
-                                    target.execute(f"DELETE FROM {table}")  # names are the projections' own
-                                    source.execute(f"SELECT * FROM {table}")
-                                    columns = [column[0] for column in source.description]
-                                    target.copy_rows(table, columns, source)  # row by row, as read
-                                _set_position(target, projection, source)
-                return
             files = [(path, schema) for (path, _), schema in zip(built, schemas, strict=True)]
             with self.db.attached(files), self.db.transaction() as target:
                 for (scratch, group), schema in zip(sources, schemas, strict=True):
@@ -247,6 +271,26 @@ class Runner:
         finally:
             for scratch, _ in sources:
                 scratch.close()
+
+    def _move_in(self, built: Sequence[tuple[Path, Sequence[Projection]]], staging: str) -> None:
+        """PostgreSQL: in one short transaction, drop every read model's table and move its
+        staged copy (loaded and indexed by ``_stage``) into the read models' schema in its place,
+        and set each read model's position to its scratch file's."""
+        with self.db.transaction() as target:
+            self._lock(target)
+            target.execute("SELECT current_schema()")
+            home = _identifier(str(target.fetchone()[0]))
+            for path, group in built:
+                scratch = Database(f"sqlite:///{path}")
+                try:
+                    with scratch.read() as source:
+                        for projection in group:
+                            for table in projection.tables:  # names are the projections' own
+                                target.execute(f"DROP TABLE {home}.{table}")
+                                target.execute(f"ALTER TABLE {staging}.{table} SET SCHEMA {home}")
+                            _set_position(target, projection, source)
+                finally:
+                    scratch.close()
 
 
 def _copy_statement(cursor: Any, table: str, schema: str) -> str:
@@ -276,8 +320,10 @@ def _build_scratch(
     projections: Sequence[Projection],
     stop: int,
     progress: Callable[[int], None] | None = None,
+    staging: tuple[str, str] | None = None,
 ) -> int:
-    """Apply the log up to ``stop`` to ``projections`` in a new scratch SQLite file."""
+    """Apply the log up to ``stop`` to ``projections`` in a new scratch SQLite file; with
+    ``staging`` (a PostgreSQL URL and schema), then load their rows there (``_stage``)."""
     scratch = Database(f"sqlite:///{path}")
     # The cyclic collector would walk every page's fresh events and rows again and again for
     # nothing: they make no cycles and are freed by reference counts.
@@ -286,19 +332,81 @@ def _build_scratch(
     try:
         scratch.tune_for_scratch()
         runner = Runner(app, scratch, projections)
-        return runner.catch_up(page=REBUILD_PAGE, stop=stop, progress=progress, batched=True)
+        applied = runner.catch_up(page=REBUILD_PAGE, stop=stop, progress=progress, batched=True)
     finally:
         if collecting:
             gc.enable()
         scratch.close()
+    if staging is not None:
+        _stage(path, projections, *staging)
+    return applied
+
+
+def _stage(path: Path, projections: Sequence[Projection], url: str, schema: str) -> None:
+    """The scratch file's rows of ``projections`` in new tables of the PostgreSQL ``schema``,
+    made by the read models' own ``create`` there, so with the same columns, keys and index
+    names as their live tables: loaded by binary ``COPY`` with their keys and indexes dropped,
+    which are then built again over the loaded rows (faster than row by row as they load), and
+    analysed."""
+    target, scratch = Database(url), Database(f"sqlite:///{path}")
+    try:
+        with target.transaction() as cursor, scratch.read() as source:
+            cursor.execute(f"SET LOCAL search_path TO {schema}")  # where ``create`` makes tables
+            for projection in projections:
+                projection.create(cursor, "postgresql")
+                tables = list(projection.tables)
+                cursor.execute(
+                    "SELECT t.relname, c.conname, pg_get_constraintdef(c.oid) FROM pg_constraint c "
+                    "JOIN pg_class t ON t.oid = c.conrelid JOIN pg_namespace n ON n.oid = t.relnamespace "
+                    "WHERE n.nspname = ? AND t.relname = ANY(?) AND c.contype IN ('p', 'u', 'x') "
+                    "ORDER BY c.oid",
+                    (schema, tables),
+                )
+                keys = [(str(r[0]), str(r[1]), str(r[2])) for r in cursor.fetchall()]
+                cursor.execute(
+                    "SELECT i.relname, pg_get_indexdef(i.oid) FROM pg_index x "
+                    "JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid "
+                    "JOIN pg_namespace n ON n.oid = t.relnamespace WHERE n.nspname = ? "
+                    "AND t.relname = ANY(?) AND NOT EXISTS "
+                    "(SELECT 1 FROM pg_constraint c WHERE c.conindid = i.oid) ORDER BY i.oid",
+                    (schema, tables),
+                )
+                indexes = [(str(r[0]), str(r[1])) for r in cursor.fetchall()]
+                for name, _ in indexes:
+                    cursor.execute(f"DROP INDEX {_identifier(name)}")
+                for table, name, _ in keys:
+                    cursor.execute(f"ALTER TABLE {table} DROP CONSTRAINT {_identifier(name)}")
+                for table in tables:
+                    source.execute(f"SELECT * FROM {table}")
+                    columns = [column[0] for column in source.description]
+                    cursor.copy_rows(table, columns, source)  # row by row, as read
+                for table, name, definition in keys:
+                    cursor.execute(f"ALTER TABLE {table} ADD CONSTRAINT {_identifier(name)} {definition}")
+                for _, definition in indexes:
+                    cursor.execute(definition)
+                for table in tables:  # the planner's statistics, before any reader's first query
+                    cursor.execute(f"ANALYZE {table}")
+    finally:
+        scratch.close()
+        target.close()
+
+
+def _identifier(name: str) -> str:
+    """A PostgreSQL identifier, quoted."""
+    return '"' + name.replace('"', '""') + '"'
 
 
 def _build_scratch_from_env(
-    kind: type[Ledger], env: dict[str, str], path: Path, projections: Sequence[Projection], stop: int
+    kind: type[Ledger],
+    env: dict[str, str],
+    path: Path,
+    projections: Sequence[Projection],
+    stop: int,
+    staging: tuple[str, str] | None = None,
 ) -> int:
     """``_build_scratch`` in a child process, reading the log through a ledger of its own."""
     app = kind(env=env)
     try:
-        return _build_scratch(app, path, projections, stop)
+        return _build_scratch(app, path, projections, stop, staging=staging)
     finally:
         app.close()

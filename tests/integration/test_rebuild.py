@@ -5,12 +5,14 @@ process or in the other one, leaves the old read models and their positions as t
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
+import projections.runner as runner_module
 from api.demo import build_demo, demo_officials
 from api.demo_disclosures import demo_disclosures
 from ledger.application import Ledger
@@ -106,6 +108,21 @@ def test_a_rebuild_in_two_processes_equals_the_read_models_kept_as_the_log_grew(
     assert applied == len(projections) * len(year.incremental["gk_merkle_leaves"])  # one per event
 
 
+def test_the_two_groups_are_the_split_of_least_cost(year: Year) -> None:
+    projections = every_read_model()
+    here, there = Runner(year.app, year.db, projections)._groups()
+    assert sorted(p.name for p in here + there) == sorted(p.name for p in projections)
+    assert here[0].name == "tracing"  # the costliest is built in this process
+
+    def cost(group: list[Projection]) -> int:
+        return sum(int(getattr(p, "rebuild_cost", 1)) for p in group)
+
+    splits = itertools.product((0, 1), repeat=len(projections))
+    least = min(max(cost([p for p, s in zip(projections, side, strict=True) if s == n]) for n in (0, 1))
+                for side in splits)  # fmt: skip
+    assert max(cost(here), cost(there)) == least
+
+
 # --- failures ------------------------------------------------------------------------------
 
 
@@ -134,3 +151,62 @@ def test_a_rebuild_that_fails_in_either_process_leaves_the_old_read_models(year:
     with pytest.raises(RuntimeError, match="the disk filled up"):
         runner.rebuild()
     assert snapshot(year.db, broken) == before
+
+
+def test_a_rebuild_that_fails_while_swapping_in_leaves_the_old_read_models(
+    year: Year, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Some read models' new rows are in place when the transaction fails: all are rolled back.
+    projections = every_read_model()
+    runner = Runner(year.app, year.db, projections)
+    before = snapshot(year.db, projections)
+    calls: list[str] = []
+    real = runner_module._set_position
+
+    def fail_the_third(target: Any, projection: Projection, source: Any) -> None:
+        calls.append(projection.name)
+        if len(calls) == 3:
+            raise RuntimeError("the connection dropped")
+        real(target, projection, source)
+
+    monkeypatch.setattr(runner_module, "_set_position", fail_the_third)
+    with pytest.raises(RuntimeError, match="the connection dropped"):
+        runner.rebuild()
+    assert snapshot(year.db, projections) == before
+    assert staging_schemas(year.db) == []
+
+
+def test_a_rebuild_keeps_each_table_s_keys_and_indexes_and_its_readers_find_it(year: Year) -> None:
+    projections = every_read_model()
+    runner = Runner(year.app, year.db, projections)
+    tables = [t for p in projections for t in p.tables]
+    before = indexes(year.db, tables)
+    reader = Database(year.db.url)  # another session, its statement prepared (PostgreSQL)
+    try:
+        counted = [reader.query("SELECT COUNT(*) FROM gk_flows WHERE position > ?", (0,)) for _ in range(8)]
+        runner.rebuild()
+        assert reader.query("SELECT COUNT(*) FROM gk_flows WHERE position > ?", (0,)) == counted[-1]
+    finally:
+        reader.close()
+    assert indexes(year.db, tables) == before
+    Runner(year.app, year.db, projections)  # ``create`` again (a restart) adds no second index
+    assert indexes(year.db, tables) == before
+    assert staging_schemas(year.db) == []
+    assert snapshot(year.db, projections) == year.incremental
+
+
+def indexes(db: Database, tables: list[str]) -> list[tuple[Any, ...]]:
+    """Every index (and key) of ``tables``: table, name and what it indexes."""
+    names = ", ".join(f"'{t}'" for t in tables)
+    if db.dialect == "sqlite":
+        return sorted(db.query(f"SELECT tbl_name, name, sql FROM sqlite_master WHERE type = 'index' "
+                               f"AND tbl_name IN ({names})"))  # fmt: skip
+    return sorted(db.query(f"SELECT tablename, indexname, indexdef FROM pg_indexes "
+                           f"WHERE schemaname = current_schema() AND tablename IN ({names})"))  # fmt: skip
+
+
+def staging_schemas(db: Database) -> list[tuple[Any, ...]]:
+    """PostgreSQL schemas a rebuild left behind (none, ever)."""
+    if db.dialect == "sqlite":
+        return []
+    return db.query("SELECT nspname FROM pg_namespace WHERE starts_with(nspname, 'gk_rebuild_')")
