@@ -103,3 +103,39 @@ def test_requests_awaiting_on_the_event_loop_get_their_own_answers(funded: Town)
     results = [a for a in answers if isinstance(a, CommandResult)]
     assert [r.idem for r in results] == [payload_of(c.signed)["idem"] for c in good]
     assert not any(r.duplicate for r in results)
+
+
+def test_a_group_wakes_each_event_loop_once_and_a_request_gone_away_changes_nothing(funded: Town) -> None:
+    import asyncio
+
+    lock = threading.RLock()
+    group = GroupCommit(lambda: funded.app, lock)
+    commands = payments(funded, 12)
+    before = funded.position()
+
+    async def held_then_released() -> tuple[list[CommandResult | BaseException], int]:
+        loop = asyncio.get_running_loop()
+        wakeups = 0
+        wake = loop.call_soon_threadsafe
+
+        def counted(*args: object) -> object:
+            nonlocal wakeups
+            wakeups += 1
+            return wake(*args)  # type: ignore[arg-type]
+
+        loop.call_soon_threadsafe = counted  # type: ignore[method-assign,assignment]
+        with lock:  # the committer waits for it: the requests gather into at most two groups
+            tasks = [asyncio.ensure_future(group.submit_async(c)) for c in commands]
+            await asyncio.sleep(0.05)
+            tasks[3].cancel()  # that client went away; its command is recorded regardless
+        answers = await asyncio.gather(*tasks, return_exceptions=True)
+        return answers, wakeups
+
+    answers, wakeups = asyncio.run(held_then_released())
+    assert wakeups <= 2
+    assert isinstance(answers[3], asyncio.CancelledError)
+    kept = [a for i, a in enumerate(answers) if i != 3]
+    assert [a.idem for a in kept if isinstance(a, CommandResult)] == [
+        payload_of(c.signed)["idem"] for i, c in enumerate(commands) if i != 3
+    ]  # fmt: skip
+    assert funded.recorded_since(before) == 12
