@@ -7,6 +7,7 @@ inline script; security headers on every response.
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -20,7 +21,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.bootstrap import Services, bootstrap
 from api.config import Settings
-from api.http_api import api_router
+from api.group_commit import GroupCommit
+from api.http_api import CommandIntake, api_router
 from api.problems import (
     UNAVAILABLE,
     on_database_unavailable,
@@ -57,14 +59,16 @@ SECURITY_HEADERS = {
 
 class Guard:
     """Every HTTP response gets the security headers; a body announced larger than its limit
-    is refused (413) before it is read.
+    is refused (413) before it is read. Requests in ``shortcuts`` (method, path) go straight to
+    their ASGI app (``api.http_api.CommandIntake``), the others to the framework.
 
     A plain ASGI middleware: Starlette's ``@app.middleware("http")`` runs each request through
     an extra task and stream, which cost more than a whole ``/healthz`` answer here.
     """
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, shortcuts: Mapping[tuple[str, str], ASGIApp] | None = None) -> None:
         self.app = app
+        self.shortcuts = dict(shortcuts or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -85,7 +89,8 @@ class Guard:
                 MutableHeaders(scope=message).update(SECURITY_HEADERS)
             await send(message)
 
-        await self.app(scope, receive, with_headers)
+        target = self.shortcuts.get((scope["method"], scope["path"]), self.app)
+        await target(scope, receive, with_headers)
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -99,14 +104,15 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_exception_handler(StarletteHTTPException, on_http_error)
     for unavailable in UNAVAILABLE:
         app.add_exception_handler(unavailable, on_database_unavailable)
-    app.include_router(api_router(services, sessions, lock))
+    committer = GroupCommit(lambda: services.ledger, lock)
+    app.include_router(api_router(services, sessions, lock, committer))
     app.include_router(staff_router(services, sessions, lock))
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     if (settings.site_dir / "index.html").is_file():
         # The published portal (`gongkai publish --out DIR`), served from the same process.
         app.mount("/portal", StaticFiles(directory=settings.site_dir, html=True), name="portal")
 
-    app.add_middleware(Guard)
+    app.add_middleware(Guard, shortcuts={("POST", "/api/v1/commands"): CommandIntake(committer)})
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
