@@ -6,8 +6,10 @@ inline script; security headers on every response.
 
 from __future__ import annotations
 
+import gc
 import threading
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -93,12 +95,23 @@ class Guard:
         await target(scope, receive, with_headers)
 
 
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Before serving: what the process built to start (modules, routes, the ledger's registry)
+    lives as long as it does, so the cyclic garbage collector stops walking it. Each full
+    collection otherwise walked those ~150,000 objects: pauses of ~0.1 s of every request in
+    flight, 1.5 s in a 20-second HTTP benchmark. It now walks what was made since."""
+    gc.freeze()
+    yield
+
+
 def create_app(settings: Settings) -> FastAPI:
     services = bootstrap(settings)
     lock = threading.RLock()
     sessions = Sessions()
     app = FastAPI(title="gongkai 公开", version="0.1.0",
-                  description="A verifiable ledger for relief funds and donations (流长镇).")
+                  description="A verifiable ledger for relief funds and donations (流长镇).",
+                  lifespan=_lifespan)
     app.add_exception_handler(LedgerError, on_ledger_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
