@@ -82,5 +82,6 @@ def test_what_the_server_built_to_start_is_left_out_of_garbage_collection(databa
             assert gc.get_freeze_count() > 0
             assert not any(o is built for generation in (0, 1, 2) for o in gc.get_objects(generation))
             assert client.get("/healthz").status_code == 200
+        assert gc.get_freeze_count() == 0  # stopped: collectable again (an app started in each test)
     finally:
         web.state.services.close()
