@@ -152,6 +152,8 @@ class CommandIntake:
     async def __call__(self, scope: AsgiScope, receive: Receive, send: Send) -> None:
         try:
             response = await self._answer(scope, receive)
+        except ClientDisconnect:  # gone before its whole body came: nothing was submitted
+            return
         except LedgerError as error:
             response = ledger_problem(error)
         except UNAVAILABLE:

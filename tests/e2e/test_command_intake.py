@@ -4,8 +4,10 @@ answers — the same result JSON, the same replay, the same problems — on both
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +18,8 @@ from fastapi.testclient import TestClient
 from httpx import Response
 
 from api.config import Settings
+from api.group_commit import GroupCommit
+from api.http_api import CommandIntake
 from api.web import Guard, create_app
 from ledger.application import Ledger
 from ledger.commands import SignedCommand
@@ -117,3 +121,24 @@ def test_every_refusal_is_the_same_problem_either_way_and_records_nothing(both: 
         else:
             assert where(problem["detail"]) == where(expected["detail"]), body
     assert both.town.position() == before
+
+
+def test_a_client_gone_before_its_body_came_gets_no_answer_and_submits_nothing() -> None:
+    def no_ledger() -> Ledger:
+        raise AssertionError("nothing may be submitted")
+
+    intake = CommandIntake(GroupCommit(no_ledger, threading.RLock()))
+    incoming: list[dict[str, Any]] = [{"type": "http.request", "body": b'{"signed":', "more_body": True},
+                                      {"type": "http.disconnect"}]  # fmt: skip
+    sent: list[Any] = []
+
+    async def receive() -> dict[str, Any]:
+        return incoming.pop(0)
+
+    async def send(message: Any) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "method": "POST", "path": "/api/v1/commands",
+             "headers": [(b"content-type", b"application/json")]}  # fmt: skip
+    asyncio.run(intake(scope, receive, send))
+    assert sent == []
