@@ -6,6 +6,13 @@ thread takes every command waiting (up to ``MAX_BATCH``), records them with one
 aggregate, one save — and answers each request; whatever arrived meanwhile is the next batch.
 Under load a transaction carries many commands; alone, a command waits for nobody.
 
+A transaction's round trips cost about as much as its commands (one group of 32 took 27 ms,
+one of 15 took 22 ms, in the HTTP benchmark on 2 busy cores), so a group answered together
+is gathered again: the next batch waits up to ``GATHER`` for as many requests as were in
+flight when the last one was answered (its clients' next commands), instead of splitting
+into two alternating halves. After a lone command nothing is in flight: the next is taken at
+once.
+
 Every request still gets exactly the answer it would get alone:
   * the commands are decided in arrival order, each seeing the ones before it, as one after
     another would be;
@@ -24,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
+import time
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -34,6 +42,8 @@ from ledger.decide import CommandResult
 from ledger.errors import BatchRejected
 
 MAX_BATCH = 256
+# How long a group waits for the requests answered with the last one to come back (seconds).
+GATHER = 0.005
 
 
 @dataclass
@@ -95,10 +105,20 @@ class GroupCommit:
             self._ready.notify()
 
     def _run(self) -> None:
+        expected = 1  # requests in flight when the last group was answered
         while True:
             with self._ready:
                 while not self._waiting:
                     self._ready.wait()
+                # The requests just answered usually come straight back (a client's next
+                # command): waiting a moment for them makes one group of what would otherwise
+                # split into two alternating halves, each paying a transaction's round trips.
+                deadline = time.monotonic() + GATHER
+                while len(self._waiting) < min(expected, MAX_BATCH):
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        break
+                    self._ready.wait(left)
                 batch = self._waiting[:MAX_BATCH]
                 del self._waiting[:MAX_BATCH]
             answers: Sequence[CommandResult | BaseException]
@@ -107,6 +127,8 @@ class GroupCommit:
             except BaseException as error:  # never leave a request waiting for ever
                 answers = [error] * len(batch)
             self._answer(batch, answers)
+            with self._ready:
+                expected = len(batch) + len(self._waiting)
 
     @staticmethod
     def _answer(batch: list[_Slot], answers: Sequence[CommandResult | BaseException]) -> None:
