@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import secrets
 import threading
 import time
@@ -20,15 +21,19 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, HTTPException, Path, Query, Request, Response
 from fastapi.responses import PlainTextResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
+from starlette.requests import ClientDisconnect
+from starlette.types import Receive, Send
+from starlette.types import Scope as AsgiScope
 
 from api.bootstrap import Services
 from api.group_commit import GroupCommit
+from api.problems import UNAVAILABLE, ledger_problem, unavailable_problem, validation_problem
 from api.sessions import Session, Sessions
 from ledger.application import CommandResult
 from ledger.catalogue import AREAS, Role
-from ledger.commands import SignedCommand, Signer
-from ledger.errors import InputError, MalformedCommand
+from ledger.commands import Command, SignedCommand, Signer
+from ledger.errors import InputError, LedgerError, MalformedCommand
 from ledger.merkle import ProofError
 from ledger.privacy import feedback_subject
 from projections import balances, checkpoints, deadlines, recipient_lists
@@ -38,6 +43,7 @@ from projections.sql import Database
 from projections.trace_report import donation_trace
 
 MAX_TEXT = 64_000
+MAX_IDEMPOTENCY_KEY = 200
 # The Authorization header, read by hand so a missing one is a 401 problem, not a 422.
 Auth = Annotated[str | None, Header(include_in_schema=False)]
 Code = Annotated[str, Path(max_length=40)]
@@ -113,10 +119,90 @@ class RateLimit:
             self._buckets[client] = (tokens - 1, now)
 
 
-def api_router(services: Services, sessions: Sessions, lock: threading.RLock) -> APIRouter:
+async def _record(committer: GroupCommit, envelope: Envelope, idempotency_key: str | None) -> CommandResult:
+    """``POST /api/v1/commands``: the command, recorded with the commands arriving meanwhile."""
+    command = envelope.to_command()
+    if idempotency_key is not None and Command.parse(command).idem != idempotency_key:
+        raise InputError("the Idempotency-Key header differs from the signed idem")
+    return await committer.submit_async(command)
+
+
+def _is_json(content_type: str) -> bool:
+    """As FastAPI reads a body: ``application/json`` or ``application/<anything>+json``."""
+    kind = content_type.split(";", 1)[0].strip().lower()
+    return kind == "application/json" or (kind.startswith("application/") and kind.endswith("+json"))
+
+
+class CommandIntake:
+    """``POST /api/v1/commands`` as a plain ASGI app: the one request the server takes under load.
+
+    It takes the steps of the route ``api_router`` declares (the same ``Envelope`` validation,
+    ``Idempotency-Key`` check, group commit, JSON result, 200 with ``Idempotent-Replayed`` for
+    a replay) and refuses with the same problems (``api.problems``), without the framework's
+    layers: its middlewares, matching the path against the routes, solving dependencies,
+    parsing the body into a dict and then validating it, validating the result again: most of
+    the event loop's work per command, and the loop shares one interpreter with the committer
+    (``docs/benchmarks.md``, 3. HTTP). Anything else it raises reaches the server as from any route (a
+    500, logged). ``tests/e2e/test_command_intake.py`` holds it to the route's answers.
+    """
+
+    def __init__(self, committer: GroupCommit) -> None:
+        self.committer = committer
+
+    async def __call__(self, scope: AsgiScope, receive: Receive, send: Send) -> None:
+        try:
+            response = await self._answer(scope, receive)
+        except ClientDisconnect:  # gone before its whole body came: nothing was submitted
+            return
+        except LedgerError as error:
+            response = ledger_problem(error)
+        except UNAVAILABLE:
+            response = unavailable_problem()
+        await response(scope, receive, send)
+
+    async def _answer(self, scope: AsgiScope, receive: Receive) -> Response:
+        content_type = idempotency_key = None
+        for name, value in scope["headers"]:
+            if name == b"content-type":
+                content_type = value.decode("latin-1")
+            elif name == b"idempotency-key":
+                idempotency_key = value.decode("latin-1")
+        body = await _body(receive)
+        if content_type is not None and not _is_json(content_type):
+            return validation_problem([{"loc": ("body",), "msg": "a command is JSON (Content-Type: application/json)"}])
+        if idempotency_key is not None and len(idempotency_key) > MAX_IDEMPOTENCY_KEY:
+            return validation_problem([{"loc": ("header", "idempotency-key"),
+                                        "msg": f"String should have at most {MAX_IDEMPOTENCY_KEY} characters"}])  # fmt: skip
+        try:
+            envelope = Envelope.model_validate_json(body)
+        except ValidationError as error:
+            return validation_problem([{**e, "loc": ("body", *e["loc"])} for e in error.errors()])
+        result = await _record(self.committer, envelope, idempotency_key)
+        content = json.dumps({"cmd": result.cmd, "key_id": result.key_id, "idem": result.idem,
+                              "targets": result.targets, "versions": result.versions,
+                              "duplicate": result.duplicate},
+                             ensure_ascii=False, separators=(",", ":")).encode("utf-8")  # fmt: skip
+        if result.duplicate:
+            return Response(content, 200, {"Idempotent-Replayed": "true"}, media_type="application/json")
+        return Response(content, 201, media_type="application/json")
+
+
+async def _body(receive: Receive) -> bytes:
+    chunks = []
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect()
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def api_router(services: Services, sessions: Sessions, lock: threading.RLock,
+               committer: GroupCommit) -> APIRouter:  # fmt: skip
+    """The JSON API; ``committer`` records single commands (the server's one group commit)."""
     router = APIRouter(prefix="/api/v1")
     feedback_limit = RateLimit()
-    committer = GroupCommit(lambda: services.ledger, lock)
 
     @contextmanager
     def books() -> Iterator[Database]:
@@ -149,15 +235,11 @@ def api_router(services: Services, sessions: Sessions, lock: threading.RLock) ->
 
     @router.post("/commands", status_code=201, response_model=Result, tags=["commands"])
     async def submit(envelope: Envelope, response: Response,
-                     idempotency_key: Annotated[str | None, Header(max_length=200)] = None) -> Result:  # fmt: skip
+                     idempotency_key: Annotated[str | None, Header(max_length=MAX_IDEMPOTENCY_KEY)] = None) -> Result:  # fmt: skip
         """Record one signed command of any type (see the README for the payload)."""
-        command = envelope.to_command()
-        if idempotency_key is not None:
-            from ledger.commands import Command
-
-            if Command.parse(command).idem != idempotency_key:
-                raise InputError("the Idempotency-Key header differs from the signed idem")
-        result = await committer.submit_async(command)  # with the commands arriving meanwhile
+        # The server's ``Guard`` (``api.web``) sends this path to ``CommandIntake``, the same
+        # steps without the framework's layers; this route declares it (the OpenAPI schema).
+        result = await _record(committer, envelope, idempotency_key)
         if result.duplicate:
             response.status_code = 200
             response.headers["Idempotent-Replayed"] = "true"
@@ -341,4 +423,4 @@ def _b64(value: bytes) -> str:
     return base64.b64encode(value).decode()
 
 
-__all__ = ["Callable", "api_router"]
+__all__ = ["Callable", "CommandIntake", "api_router"]

@@ -12,6 +12,7 @@ idempotency key says so. The body is ``application/problem+json``:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import eventsourcing.persistence
@@ -85,12 +86,15 @@ async def on_ledger_error(request: Request, error: Exception) -> JSONResponse:
     return ledger_problem(error)
 
 
+def validation_problem(errors: Sequence[Any]) -> JSONResponse:
+    """422 for a request that does not have the declared shape: each error's place and message."""
+    details = "; ".join(f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg', '')}" for e in errors)
+    return problem(422, "invalid_request", "Invalid request", "请求格式有误", details)
+
+
 async def on_validation_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, RequestValidationError)
-    details = "; ".join(
-        f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg', '')}" for e in error.errors()
-    )
-    return problem(422, "invalid_request", "Invalid request", "请求格式有误", details)
+    return validation_problem(error.errors())
 
 
 async def on_http_error(request: Request, error: Exception) -> JSONResponse:
@@ -105,10 +109,15 @@ async def on_http_error(request: Request, error: Exception) -> JSONResponse:
     return response
 
 
-async def on_database_unavailable(request: Request, error: Exception) -> JSONResponse:
-    assert isinstance(error, UNAVAILABLE)
+def unavailable_problem() -> JSONResponse:
+    """503 with ``Retry-After`` for a database that cannot be reached (``UNAVAILABLE``)."""
     response = problem(503, "database_unavailable", "Service unavailable", "服务暂时不可用",
                        "the database cannot be reached just now; retry the same request "
                        "(with the same idempotency key) shortly")  # fmt: skip
     response.headers["Retry-After"] = str(RETRY_AFTER)
     return response
+
+
+async def on_database_unavailable(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, UNAVAILABLE)
+    return unavailable_problem()
