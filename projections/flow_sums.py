@@ -146,10 +146,16 @@ SUMMED = Source("gk_flow_sums", "SUM(rows)", "SUM(signs)", "goods = 0", "goods =
 def summarised(db: Database, *, dated: bool = False) -> Source:
     """``SUMMED`` if ``db`` keeps the sums as far as its flows (and the scope has no dates,
     ``dated``: the distinct counts are kept for all time only), else ``RAW``."""
-    if dated:
+    if dated or not _has_table(db, "gk_tracking"):  # e.g. the offline replay's own read models
         return RAW
     rows = dict(db.query("SELECT name, position FROM gk_tracking WHERE name IN (?, ?)", ("flows", NAME)))
     return SUMMED if NAME in rows and rows[NAME] == rows.get("flows") else RAW
+
+
+def _has_table(db: Database, name: str) -> bool:
+    if db.dialect == "sqlite":
+        return bool(db.query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)))
+    return db.query("SELECT to_regclass(?)", (name,))[0][0] is not None
 
 
 def people(db: Database, by: str, where: str = "", params: tuple[Any, ...] = ()) -> dict[tuple[Any, ...], int]:

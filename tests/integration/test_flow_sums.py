@@ -6,6 +6,7 @@ grants of the demo year, on both backends, read once over the sums and once over
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -16,7 +17,7 @@ from projections.flow_sums import RAW, SUMMED, FlowSumsProjection, summarised
 from projections.flows import FlowsProjection
 from projections.log_clock import LogClockProjection, log_time
 from projections.reports import Scope, area_reports, flow_report, goods_ledger
-from projections.runner import Runner
+from projections.runner import Projection, Runner
 from projections.sql import Database
 from projections.store import database_env
 from publish.books import Stamp
@@ -38,7 +39,8 @@ def books(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
         app = Ledger(env=database_env(url))
         build_demo(app)
         db = Database(url)
-        projections = [BalancesProjection(), FlowsProjection(), FlowSumsProjection(), LogClockProjection()]
+        projections: list[Projection] = [BalancesProjection(), FlowsProjection(), FlowSumsProjection(),
+                                         LogClockProjection()]
         Runner(app, db, projections).catch_up(page=700, batched=True)
         yield db
         db.close()
@@ -96,3 +98,12 @@ def test_the_sums_are_the_rows_summed(books: Database) -> None:
 
 def test_a_dated_scope_reads_the_raw_rows(books: Database) -> None:
     assert summarised(books, dated=True) is RAW
+
+
+def test_read_models_without_a_runner_read_the_raw_rows(tmp_path: Path) -> None:
+    """The offline replay (``publish.log_replay``) applies its read models itself: no tracking."""
+    db = Database(f"sqlite:///{tmp_path / 'bare.db'}")
+    try:
+        assert summarised(db) is RAW
+    finally:
+        db.close()
