@@ -69,7 +69,8 @@ class FlowSumsProjection:
         )
         for table, columns in _SETS.items():
             typed = ", ".join(f"{c} {'INTEGER' if c == 'protected' else 'TEXT'} NOT NULL" for c in columns)
-            cursor.execute(f"CREATE TABLE IF NOT EXISTS {table} ({typed}, PRIMARY KEY ({', '.join(columns)}))")
+            cursor.execute(f"CREATE TABLE IF NOT EXISTS {table} ({typed}, PRIMARY KEY ({', '.join(columns)}))"
+                           + (" WITHOUT ROWID" if dialect == "sqlite" else ""))  # the key is the row
 
     def apply(self, cursor: Any, event: DomainEventProtocol[Any], position: int) -> None:
         self.apply_page(cursor, [(event, position)])
@@ -79,15 +80,15 @@ class FlowSumsProjection:
         if not events:
             return
         cursor.execute(_READ + "WHERE position >= ? AND position <= ?", (events[0][1], events[-1][1]))
-        sums: dict[str, list[Any]] = {}
+        sums: dict[tuple[Any, ...], list[Any]] = {}
         found: dict[str, set[tuple[Any, ...]]] = {table: set() for table in _SETS}
         for row in cursor.fetchall():
             *dims, amount, quantity, recipient, receipt_no = row
             goods, negative = int(quantity != 0), int(amount < 0)
-            k = json.dumps([*dims, goods, negative], ensure_ascii=False)
-            known = sums.get(k)
+            group = (*dims, goods, negative)
+            known = sums.get(group)
             if known is None:
-                known = sums[k] = [k, *dims, goods, negative, 0, 0, 0, 0]
+                known = sums[group] = [json.dumps(group, ensure_ascii=False), *group, 0, 0, 0, 0]
             known[-4] += amount
             known[-3] += quantity
             known[-2] += 1
@@ -115,6 +116,11 @@ class PortalIndexes:
     tables: tuple[str, ...] = ()
 
     def create(self, cursor: Any, dialect: str) -> None:
+        """Nothing yet: the indexes are built once the read models are caught up (``finish``)."""
+
+    def finish(self, cursor: Any) -> None:
+        """Build the indexes over the rows at once the first time (a site's read models built
+        from zero: far faster than keeping them up row by row); after that they are kept up."""
         cursor.execute("CREATE INDEX IF NOT EXISTS gk_flows_by_kind ON gk_flows (kind)")
         cursor.execute("CREATE INDEX IF NOT EXISTS gk_trace_by_source_position ON gk_trace (source, position)")
 

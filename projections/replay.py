@@ -59,6 +59,7 @@ def scratch_as_of(
     """A throw-away database holding ``projections`` rebuilt over the first ``size`` leaves."""
     with tempfile.TemporaryDirectory(prefix="gongkai-as-of-") as folder:
         db = Database(f"sqlite:///{Path(folder) / 'as-of.db'}")
+        db.tune_for_bulk()
         try:
             stop = leaf_of(live, size - 1)[0] if size > 0 else 0
             Runner(app, db, projections).catch_up(stop=stop, batched=True)
@@ -92,6 +93,7 @@ def kept_as_of(
     if path.exists() and not _reusable(path, live, size, code):
         path.unlink()
     db = Database(f"sqlite:///{path}")
+    db.tune_for_bulk()
     try:
         Runner(app, db, projections).catch_up(stop=stop, batched=True)
         root = tree(live, size).root()

@@ -59,7 +59,9 @@ class Projection(Protocol):
 # rebuild's work, by which ``rebuild`` splits the projections between processes (measured in
 # tenths of a second of CPU per 100,000 events of the demo year, beyond reading and decoding
 # the log, as found by timing groups of read models built together, which cost more than
-# each built alone; default 1, a read model that does next to nothing).
+# each built alone; default 1, a read model that does next to nothing). And ``finish(cursor)``:
+# called once a catch-up has applied all there is (indexes are best built over the rows at
+# once, not kept up row by row from zero; ``rebuild`` does not call it).
 
 
 class Runner:
@@ -101,7 +103,16 @@ class Runner:
             if progress and count:
                 progress(count)
             if pulled < page:
+                self._finish()
                 return applied
+
+    def _finish(self) -> None:
+        """Each read model's ``finish``, if it has one, once caught up (in one transaction)."""
+        finishers = [f for p in self.projections if (f := getattr(p, "finish", None)) is not None]
+        if finishers:
+            with self.db.transaction() as cursor:
+                for finish in finishers:
+                    finish(cursor)
 
     def _page(self, page: int, stop: int | None = None, *, batched: bool = False) -> tuple[int, int]:
         """One page of the log, applied to every read model not yet past it, in one transaction.

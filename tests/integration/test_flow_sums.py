@@ -24,6 +24,7 @@ from publish.books import Stamp
 from publish.giving360 import grants_package
 from publish.iati import iati_activities
 from publish.organisation import Organisation
+from publish.site import site_projections
 from tests.conftest import own_database
 
 
@@ -105,5 +106,23 @@ def test_read_models_without_a_runner_read_the_raw_rows(tmp_path: Path) -> None:
     db = Database(f"sqlite:///{tmp_path / 'bare.db'}")
     try:
         assert summarised(db) is RAW
+    finally:
+        db.close()
+
+
+def _indexes(db: Database) -> set[str]:
+    if db.dialect == "sqlite":
+        return {str(r[0]) for r in db.query("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    return {str(r[0]) for r in db.query("SELECT indexname FROM pg_indexes")}
+
+
+def test_the_portal_indexes_are_built_once_the_read_models_are_caught_up(ledger: Ledger, database_url: str) -> None:
+    db = Database(database_url)
+    try:
+        runner = Runner(ledger, db, site_projections())
+        assert not {"gk_flows_by_kind", "gk_trace_by_source_position"} & _indexes(db)  # not kept up from zero
+        runner.catch_up()
+        assert {"gk_flows_by_kind", "gk_trace_by_source_position"} <= _indexes(db)
+        runner.catch_up()  # again: they are there already
     finally:
         db.close()
