@@ -60,6 +60,21 @@ class FlowSumsProjection:
     tables = ("gk_flow_sums", *_SETS)
     rebuild_cost = 3
 
+    def __init__(self) -> None:
+        # The all-time sets' rows this object wrote: each person is paid every month, and need
+        # be offered to ``gk_flow_payees_all`` once, not once a month. Trusted only while the
+        # tracking row says the pages that wrote them committed (``begin``).
+        self._written: dict[str, set[tuple[Any, ...]]] = {"gk_flow_payees_all": set(), "gk_flow_receipts": set()}
+        self._through = -1  # the position of the last page applied
+
+    def begin(self, cursor: Any) -> None:
+        """A new page: forget what was written unless the last page applied here committed."""
+        cursor.execute("SELECT position FROM gk_tracking WHERE name = ?", (NAME,))
+        row = cursor.fetchone()
+        if row is None or int(row[0]) != self._through:
+            for written in self._written.values():
+                written.clear()
+
     def create(self, cursor: Any, dialect: str) -> None:
         dims = ", ".join(f"{d} {'INTEGER' if d in ('protected', 'correction') else 'TEXT'}" for d in DIMENSIONS)
         cursor.execute(
@@ -101,9 +116,14 @@ class FlowSumsProjection:
                 found["gk_flow_receipts"].add((fund or "", kind, donor_class or "", level or "", receipt_no))
         cursor.executemany(_UPSERT, list(sums.values()))
         for table, rows in found.items():
-            if rows:
+            written = self._written.get(table)
+            new = rows - written if written is not None else rows
+            if written is not None:
+                written |= new
+            if new:
                 marks = ", ".join("?" for _ in _SETS[table])
-                cursor.executemany(f"INSERT INTO {table} VALUES ({marks}) ON CONFLICT DO NOTHING", sorted(rows))
+                cursor.executemany(f"INSERT INTO {table} VALUES ({marks}) ON CONFLICT DO NOTHING", sorted(new))
+        self._through = events[-1][1]
 
 
 class PortalIndexes:

@@ -13,7 +13,7 @@ from typing import Any
 
 from eventsourcing.domain import DomainEventProtocol
 
-from ledger.commands import read_payload
+from projections.runner import Events, signed_payloads
 from projections.sql import Database
 
 CHINA = timezone(timedelta(hours=8))
@@ -30,18 +30,28 @@ class LogClockProjection:
         )
 
     def apply(self, cursor: Any, event: DomainEventProtocol[Any], position: int) -> None:
-        signed = getattr(event, "signed", None)
-        if signed is None:  # pragma: no cover - every ledger event is signed
-            return
-        at = datetime.fromisoformat(read_payload(signed)["at"]).astimezone(CHINA)
+        self.apply_page(cursor, [(event, position)])
+
+    def apply_page(self, cursor: Any, events: Events) -> None:
+        """The latest time of the page's events, if later than the one kept: one read, at most
+        one write (the position is that of the first event at the latest time, as event by
+        event)."""
         cursor.execute("SELECT latest FROM gk_log_clock WHERE id = 1")
         row = cursor.fetchone()
+        kept = datetime.fromisoformat(row[0]) if row is not None else None
+        latest: tuple[datetime, int] | None = None
+        for _, payload, position in signed_payloads(events):
+            at = datetime.fromisoformat(payload["at"]).astimezone(CHINA)
+            if (latest is None or at > latest[0]) and (kept is None or at > kept):
+                latest = (at, position)
+        if latest is None:
+            return
+        at, position = latest
         if row is None:
             cursor.execute(
-                "INSERT INTO gk_log_clock (id, latest, position) VALUES (1, ?, ?)",
-                (at.isoformat(), position),
+                "INSERT INTO gk_log_clock (id, latest, position) VALUES (1, ?, ?)", (at.isoformat(), position)
             )
-        elif at > datetime.fromisoformat(row[0]):
+        else:
             cursor.execute(
                 "UPDATE gk_log_clock SET latest = ?, position = ? WHERE id = 1", (at.isoformat(), position)
             )
