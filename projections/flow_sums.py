@@ -59,6 +59,7 @@ class FlowSumsProjection:
     name = NAME
     tables = ("gk_flow_sums", *_SETS)
     rebuild_cost = 3
+    built_with = "flows"  # it reads the flows' rows of each page: the same process (``Runner.rebuild``)
 
     def __init__(self) -> None:
         # The all-time sets' rows this object wrote: each person is paid every month, and need

@@ -92,10 +92,15 @@ def kept_as_of(
     stop = leaf_of(live, size - 1)[0] if size > 0 else 0
     if path.exists() and not _reusable(path, live, size, code):
         path.unlink()
+    new = not path.exists()
     db = Database(f"sqlite:///{path}")
     db.tune_for_bulk()
     try:
-        Runner(app, db, projections).catch_up(stop=stop, batched=True)
+        runner = Runner(app, db, projections)
+        if new and stop > 0:
+            runner.rebuild(stop=stop)  # from zero: in two processes (``Runner.rebuild``)
+        else:
+            runner.catch_up(stop=stop, batched=True)
         root = tree(live, size).root()
         with db.transaction() as cursor:
             cursor.execute(_KEPT_DDL)

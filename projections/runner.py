@@ -90,9 +90,11 @@ class Runner:
         stop: int | None = None,
         progress: Callable[[int], None] | None = None,
         batched: bool = False,
+        finish: bool = True,
     ) -> int:
         """Apply every notification not yet applied (up to ``stop``); return how many
         applications were made (a notification applied to three read models counts three).
+        Then each read model's ``finish`` (unless ``finish`` is false: a rebuild's scratch).
 
         ``batched``: each read model takes the page at once (``apply_page``, when it has one)
         instead of event by event: the same rows, in far fewer statements."""
@@ -103,7 +105,8 @@ class Runner:
             if progress and count:
                 progress(count)
             if pulled < page:
-                self._finish()
+                if finish:
+                    self._finish()
                 return applied
 
     def _finish(self) -> None:
@@ -176,8 +179,9 @@ class Runner:
         positions = {str(row[0]): int(row[1]) for row in cursor.fetchall()}
         return {name: positions.get(name, 0) for name in names}
 
-    def rebuild(self, *, progress: Callable[[int], None] | None = None) -> int:
-        """Apply the whole log again to every read model; return the applications.
+    def rebuild(self, *, progress: Callable[[int], None] | None = None, stop: int | None = None) -> int:
+        """Apply the whole log again to every read model (up to ``stop``, a notification id,
+        if given); return the applications.
 
         The log up to its current end is applied, a page at a time (``batched``), to scratch
         SQLite files (no journal, no fsync; the read models' SQL is the same on both backends):
@@ -198,7 +202,8 @@ class Runner:
         that calls ``rebuild`` needs its ``if __name__ == "__main__":`` guard (the CLI and
         ``python -m benchmarks`` have one).
         """
-        stop = self.app.recorder.max_notification_id() or 0
+        given, end = stop, self.app.recorder.max_notification_id() or 0
+        stop = end if given is None else min(given, end)
         groups = self._groups()
         with tempfile.TemporaryDirectory(prefix="gongkai-rebuild-") as folder, self._staging() as staging:
             files = [Path(folder) / f"read-models-{n}.db" for n in range(len(groups))]
@@ -219,8 +224,8 @@ class Runner:
                 self._swap_in(built)
             else:
                 self._move_in(built, staging[1])
-        # Whatever was recorded while the scratch files were built.
-        return applied + self.catch_up(progress=progress)
+        # Whatever was recorded while the scratch files were built (up to ``stop``, if given).
+        return applied + self.catch_up(progress=progress, stop=given)
 
     @contextmanager
     def _staging(self) -> Iterator[tuple[str, str] | None]:
@@ -247,10 +252,20 @@ class Runner:
         )
         if in_memory or len(self.projections) < 2:
             return [list(self.projections)]
+        # A read model that reads another's rows as they are written (``built_with``: its
+        # name) is built in the same process, after it: the two are one unit to split.
+        units: dict[str, list[Projection]] = {}
+        for projection in self.projections:
+            units.setdefault(getattr(projection, "built_with", None) or projection.name, []).append(projection)
+        if len(units) < 2:
+            return [list(self.projections)]
         # The split whose costlier group costs least (every split is tried: read models are
-        # few), the costliest read model in this process's group.
-        ordered = sorted(self.projections, key=lambda p: -int(getattr(p, "rebuild_cost", 1)))
-        costs = [int(getattr(p, "rebuild_cost", 1)) for p in ordered]
+        # few), the costliest unit in this process's group.
+        def cost_of(unit: list[Projection]) -> int:
+            return sum(int(getattr(p, "rebuild_cost", 1)) for p in unit)
+
+        ordered = sorted(units.values(), key=lambda unit: -cost_of(unit))
+        costs = [cost_of(unit) for unit in ordered]
         best, best_cost = (1 << len(ordered)) - 1, sum(costs)  # all here, to begin with
         for mask in range(1 << (len(ordered) - 1)):
             here = 1 | mask << 1  # bit n: the n-th costliest read model is built here
@@ -259,10 +274,10 @@ class Runner:
             if worst < best_cost:
                 best, best_cost = here, worst
         groups = (
-            [p for n, p in enumerate(ordered) if best >> n & 1],
-            [p for n, p in enumerate(ordered) if not best >> n & 1],
+            [p for n, unit in enumerate(ordered) if best >> n & 1 for p in unit],
+            [p for n, unit in enumerate(ordered) if not best >> n & 1 for p in unit],
         )
-        return [group for group in groups if group]
+        return [group for group in groups if group]  # a unit's read models in the order given
 
     def _swap_in(self, built: Sequence[tuple[Path, Sequence[Projection]]]) -> None:
         """SQLite: replace every read model's rows and position by its scratch file's, in one
@@ -343,7 +358,7 @@ def _build_scratch(
     try:
         scratch.tune_for_scratch()
         runner = Runner(app, scratch, projections)
-        applied = runner.catch_up(page=REBUILD_PAGE, stop=stop, progress=progress, batched=True)
+        applied = runner.catch_up(page=REBUILD_PAGE, stop=stop, progress=progress, batched=True, finish=False)
     finally:
         if collecting:
             gc.enable()

@@ -257,6 +257,9 @@ class JournalSQLiteFactory(SQLiteFactory):
     application_recorder_class = JournalSQLiteRecorder
 
 
+CREATE_LOCK = 0x676B_7461_626C  # an advisory lock's key: "gktabl"
+
+
 class JournalPostgresRecorder(PostgresApplicationRecorder):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -297,6 +300,10 @@ class JournalPostgresRecorder(PostgresApplicationRecorder):
             "END; $BODY$"
         ).format(function=self.record_function, lock_timeout=self.datastore.lock_timeout,
                  journal=self.journal_table, events=events, channel=Identifier(self.channel_name)))  # fmt: skip
+        # Ledgers that start at once (a publish's spawned helpers, two servers) make their
+        # tables and replace the function above in turn: two concurrent CREATE OR REPLACE of
+        # one function fail with "tuple concurrently updated". A lock for the transaction.
+        self.sql_create_statements.insert(0, SQL("SELECT pg_advisory_xact_lock({0})").format(CREATE_LOCK))
         self.record_statement = SQL(
             "SELECT id FROM {0}(%b::uuid[], %b::bigint[], %b::text[], %b::bytea[], %b::text[], %b::text[]) AS id"
         ).format(self.record_function).as_bytes(None)  # rendered once, not at every command
