@@ -23,6 +23,7 @@ official who approved it.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, NamedTuple
@@ -128,33 +129,37 @@ class _AreaParts:
     def __init__(self, db: Database, scope: Scope, src: Source = RAW) -> None:
         period = (scope.first, scope.last)
         by_fund = "JOIN gk_flow_accounts a ON a.kind = 'fund' AND a.code = f.fund"
-        donations = "" if src.summed else ", COUNT(DISTINCT f.receipt_no)"
-        sources = db.query(
-            f"SELECT a.area, f.kind, f.donor_class, f.level, SUM(f.amount){donations} "
+        self.sources = _split(_with_distinct(
+            db, src, "f.receipt_no", lambda: receipts(db, "a.area, r.kind, r.donor_class, r.level"),
+            "SELECT a.area, f.kind, f.donor_class, f.level, SUM(f.amount){distinct} "
             f"FROM {src.table} f {by_fund} WHERE f.boundary = 'incoming' AND f.{src.money} AND f.day >= ? "
             "AND f.day <= ? GROUP BY a.area, f.kind, f.donor_class, f.level "
-            "ORDER BY a.area, f.kind, f.donor_class, f.level", period)  # fmt: skip
-        if src.summed:
-            sources = _counted(sources, receipts(db, "a.area, r.kind, r.donor_class, r.level"))
-        self.sources = _split(sources)
+            "ORDER BY a.area, f.kind, f.donor_class, f.level", period))  # fmt: skip
         self.pledged = _split(db.query(
             f"SELECT a.area, f.donor_class, SUM(f.amount) FROM {src.table} f {by_fund} WHERE f.kind = 'pledge' "
             "AND f.day >= ? AND f.day <= ? GROUP BY a.area, f.donor_class ORDER BY a.area, f.donor_class",
             period))  # fmt: skip
-        paid = "" if src.summed else ", COUNT(DISTINCT f.recipient)"
-        recipients = db.query(
-            f"SELECT a.area, f.village, f.category, f.protected, SUM(f.amount), {src.signs}{paid} "
+        self.recipients = _split(_with_distinct(
+            db, src, "f.recipient", lambda: people(db, "a.area, p.village, a.category, p.protected"),
+            f"SELECT a.area, f.village, f.category, f.protected, SUM(f.amount), {src.signs}{{distinct}} "
             f"FROM {src.table} f JOIN gk_flow_accounts a ON a.kind = 'program' AND a.code = f.program "
             "WHERE f.kind = 'disbursement' AND f.day >= ? AND f.day <= ? "
             "GROUP BY a.area, f.village, f.category, f.protected ORDER BY a.area, f.village, f.category",
-            period)  # fmt: skip
-        if src.summed:
-            recipients = _counted(recipients, people(db, "a.area, p.village, a.category, p.protected"))
-        self.recipients = _split(recipients)
+            period))  # fmt: skip
         self.goods = _split(db.query(
             f"SELECT area, {_GOODS_COLUMNS} FROM {src.table} WHERE {src.goods} AND day <= ? AND area IS NOT NULL "
             "GROUP BY area, store, item, grade, unit ORDER BY area, store, item, grade, unit",
             (scope.first, scope.first, scope.last)))  # fmt: skip
+
+
+def _with_distinct(db: Database, src: Source, counted: str, kept: Callable[[], dict[tuple[Any, ...], int]],
+                   sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:  # fmt: skip
+    """The rows of a grouped query whose last column is a distinct count of ``counted``
+    (``{distinct}`` in ``sql`` marks where): counted by the database over the raw rows, or,
+    over the sums, appended from the sets kept for it (``kept()``, ``projections.flow_sums``)."""
+    if not src.summed:
+        return db.query(sql.replace("{distinct}", f", COUNT(DISTINCT {counted})"), tuple(params))
+    return _counted(db.query(sql.replace("{distinct}", ""), tuple(params)), kept())
 
 
 def _counted(rows: list[tuple[Any, ...]], counts: dict[tuple[Any, ...], int]) -> list[tuple[Any, ...]]:
@@ -267,17 +272,15 @@ def _in(column: str, values: set[str]) -> tuple[str, list[str]]:
 
 def _sources_rows(db: Database, scope: Scope, funds: set[str], src: Source = RAW) -> list[tuple[Any, ...]]:
     where, params = _in("fund", funds)
-    donations = "" if src.summed else ", COUNT(DISTINCT receipt_no)"
-    rows = db.query(
-        f"SELECT kind, donor_class, level, SUM(amount){donations} FROM {src.table} "
-        f"WHERE boundary = 'incoming' AND {src.money} AND day >= ? AND day <= ? AND {where} "
+    kept_where, kept_params = _in("r.fund", funds)
+    return _with_distinct(
+        db, src, "receipt_no", lambda: receipts(db, "r.kind, r.donor_class, r.level", f"WHERE {kept_where}",
+                                                tuple(kept_params)),
+        "SELECT kind, donor_class, level, SUM(amount){distinct} "
+        f"FROM {src.table} WHERE boundary = 'incoming' AND {src.money} AND day >= ? AND day <= ? AND {where} "
         "GROUP BY kind, donor_class, level ORDER BY kind, donor_class, level",
         (scope.first, scope.last, *params),
-    )
-    if not src.summed:
-        return rows
-    where, params = _in("r.fund", funds)
-    return _counted(rows, receipts(db, "r.kind, r.donor_class, r.level", f"WHERE {where}", tuple(params)))
+    )  # fmt: skip
 
 
 def _sources(rows: list[tuple[Any, ...]]) -> dict[str, Any]:
@@ -304,17 +307,15 @@ def _pledged(rows: list[tuple[Any, ...]]) -> dict[str, Any]:
 
 def _recipients_rows(db: Database, scope: Scope, programs: set[str], src: Source = RAW) -> list[tuple[Any, ...]]:
     where, params = _in("program", programs)
-    paid = "" if src.summed else ", COUNT(DISTINCT recipient)"
-    rows = db.query(
-        f"SELECT village, category, protected, SUM(amount), {src.signs}{paid} FROM {src.table} "
+    kept_where, kept_params = _in("p.program", programs)
+    return _with_distinct(
+        db, src, "recipient", lambda: people(db, "p.village, a.category, p.protected", f"WHERE {kept_where}",
+                                             tuple(kept_params)),
+        f"SELECT village, category, protected, SUM(amount), {src.signs}{{distinct}} FROM {src.table} "
         f"WHERE kind = 'disbursement' AND day >= ? AND day <= ? AND {where} "
         "GROUP BY village, category, protected ORDER BY village, category",
         (scope.first, scope.last, *params),
-    )
-    if not src.summed:
-        return rows
-    where, params = _in("p.program", programs)
-    return _counted(rows, people(db, "p.village, a.category, p.protected", f"WHERE {where}", tuple(params)))
+    )  # fmt: skip
 
 
 def _recipients(rows: list[tuple[Any, ...]]) -> dict[str, Any]:

@@ -25,14 +25,10 @@ from publish.giving360 import grants_package
 from publish.iati import iati_activities
 from publish.organisation import Organisation
 from publish.site import site_projections
-from tests.conftest import own_database
+from tests.conftest import BACKENDS, own_database
 
 
-@pytest.fixture(
-    scope="module",
-    params=[pytest.param("sqlite", id="sqlite"),
-            pytest.param("postgres", id="postgres", marks=pytest.mark.postgres)],
-)  # fmt: skip
+@pytest.fixture(scope="module", params=BACKENDS)
 def books(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
     """The demo year's flows and their sums, applied a page of 700 at a time (so the sums are
     added to across pages), in a database of its own per backend."""

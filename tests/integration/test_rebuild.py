@@ -26,7 +26,7 @@ from projections.runner import Events, Projection, Runner
 from projections.sql import Database
 from projections.store import database_env
 from projections.tracing import TracingProjection
-from tests.conftest import own_database
+from tests.conftest import BACKENDS, own_database
 
 Snapshot = dict[str, list[tuple[Any, ...]]]
 
@@ -61,11 +61,7 @@ class Year:
     incremental: Snapshot  # kept up to date while the year was recorded, event by event
 
 
-@pytest.fixture(
-    scope="module",
-    params=[pytest.param("sqlite", id="sqlite"),
-            pytest.param("postgres", id="postgres", marks=pytest.mark.postgres)],
-)  # fmt: skip
+@pytest.fixture(scope="module", params=BACKENDS)
 def year(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Year]:
     """The demo year with its disclosure record, its read models caught up after every batch
     in odd-sized pages, one event at a time: built once per backend, in a database of its own."""

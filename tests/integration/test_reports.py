@@ -22,7 +22,7 @@ from projections.reports import Scope, area_reports, flow_report, goods_ledger
 from projections.runner import Runner
 from projections.sql import Database
 from projections.store import database_env
-from tests.conftest import own_database
+from tests.conftest import BACKENDS, own_database
 
 
 @dataclass
@@ -36,11 +36,7 @@ def _projections() -> list[BalancesProjection | MerkleProjection | FlowsProjecti
     return [BalancesProjection(), MerkleProjection(), FlowsProjection()]
 
 
-@pytest.fixture(
-    scope="module",
-    params=[pytest.param("sqlite", id="sqlite"),
-            pytest.param("postgres", id="postgres", marks=pytest.mark.postgres)],
-)  # fmt: skip
+@pytest.fixture(scope="module", params=BACKENDS)
 def demo(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Books]:
     """The demo year, built once per backend into a database of its own."""
     with own_database(request.param, tmp_path_factory, "reports") as url:

@@ -49,7 +49,7 @@ from tests.builders import (
     money_donation,
     transfer,
 )
-from tests.conftest import own_database
+from tests.conftest import BACKENDS, own_database
 
 TRACE_TABLES = {
     "gk_trace_sources": "ref",
@@ -433,11 +433,7 @@ class DemoTrace:
     each: dict[str, dict[str, Any]]  # donation_trace, one by one
 
 
-@pytest.fixture(
-    scope="module",
-    params=[pytest.param("sqlite", id="sqlite"),
-            pytest.param("postgres", id="postgres", marks=pytest.mark.postgres)],
-)  # fmt: skip
+@pytest.fixture(scope="module", params=BACKENDS)
 def demo(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoTrace]:
     """The demo year traced while it is recorded (a catch-up after every batch, in small
     pages), then rebuilt from zero: built once per backend, in a database of its own."""
