@@ -20,9 +20,7 @@ from eventsourcing.persistence import (
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ledger.application import Ledger
 from ledger.transcoder import LedgerTranscoder
-from tests.builders import Town
 
 
 def _pair() -> tuple[JSONTranscoder, LedgerTranscoder]:
@@ -95,15 +93,3 @@ def test_bad_bytes_fail_as_they_did() -> None:
         with pytest.raises(json.JSONDecodeError, match="Expecting value: line 1 column 7"):
             transcoder.decode(b'{"a": ')
 
-
-def test_the_ledger_decodes_its_log_with_it(ledger: Ledger, town: Town) -> None:
-    """On both backends: every stored record of a town's log decodes to the same event state."""
-    assert isinstance(ledger.mapper.transcoder, LedgerTranscoder)
-    records = ledger.recorder.select_notifications(start=1, limit=10_000)
-    assert len(records) > 10
-    for record in records:
-        assert OURS.decode(record.state) == STANDARD.decode(record.state)
-        assert ledger.mapper.to_domain_event(record).__dict__ == (
-            {**STANDARD.decode(record.state), "originator_id": record.originator_id,
-             "originator_version": record.originator_version}
-        )  # fmt: skip
