@@ -18,12 +18,13 @@ from ledger.catalogue import AREAS, CATEGORIES, DEPARTMENTS, area_of
 from ledger.commands import Deltas, read_payload, spec_of
 from ledger.errors import CorrectionError, InsufficientBalance
 from ledger.fields import Fields
+from ledger.ids import id_text
 from ledger.money import format_yuan
 
 
 def deltas_for(payload: dict[str, Any], aggregate_id: UUID) -> Deltas:
     """This aggregate's share of a signed command's effect on balances (never mutate it)."""
-    index: int = payload["targets"].index(str(aggregate_id))
+    index: int = payload["targets"].index(id_text(aggregate_id))
     return command_deltas(payload)[index]
 
 

@@ -34,6 +34,8 @@ from functools import lru_cache
 from typing import Any, TypedDict, Unpack
 from uuid import UUID
 
+import orjson
+
 from ledger import ids
 from ledger.batch import sign_batch
 from ledger.canonical import canonical, parse
@@ -44,6 +46,7 @@ from ledger.goods import Goods
 from ledger.identity import check_credit_code
 from ledger.keys import PrivateKey
 from ledger.sealing import DIGEST, SealedPart, digest_of
+from ledger.transcoder import long_digits
 
 PAYLOAD_VERSION = 1
 Deltas = dict[str, int]
@@ -157,8 +160,16 @@ class Command:
 
 
 def payload_of(signed: str | bytes) -> dict[str, Any]:
-    """The payload of stored signed bytes (already verified when it was recorded)."""
-    value = json.loads(signed)
+    """The payload of stored signed bytes (already verified when it was recorded): parsed by
+    orjson from UTF-8 (about twice as fast as ``json`` on a payload of Chinese text; read
+    models parse every event's), or by ``json`` where orjson would differ: it refuses what
+    ``json`` reads (``NaN``), and it reads an integer beyond 64 bits as a float, so a text with
+    19 digits in a row anywhere goes to ``json`` (``long_digits``, in ``ledger.transcoder``)."""
+    try:
+        data = signed.encode("utf-8") if isinstance(signed, str) else signed
+        value = json.loads(signed) if long_digits(data) else orjson.loads(data)
+    except (orjson.JSONDecodeError, UnicodeEncodeError):
+        value = json.loads(signed)
     assert isinstance(value, dict)
     return value
 

@@ -15,6 +15,7 @@ from eventsourcing.domain import DomainEventProtocol
 
 from ledger.accounts import deltas_for
 from ledger.catalogue import area_of
+from ledger.ids import id_text
 from projections.runner import Events, signed_payloads
 
 _OPEN_KINDS = {"fund.open": "fund", "program.open": "program", "store.open": "store"}
@@ -60,7 +61,7 @@ class BalancesProjection:
                 body = payload["body"]
                 category = body.get("category")
                 opened.append((
-                    str(event.originator_id), _OPEN_KINDS[cmd], body["code"], body["name"],
+                    id_text(event.originator_id), _OPEN_KINDS[cmd], body["code"], body["name"],
                     area_of(category) if category else None, category, body["department"],
                     1 if body.get("restricted") else 0, position,
                 ))  # fmt: skip
@@ -70,7 +71,7 @@ class BalancesProjection:
                 deltas = deltas_for(payload, event.originator_id)
                 if not deltas:
                     continue
-                account_id = str(event.originator_id)
+                account_id = id_text(event.originator_id)
                 for bucket, change in deltas.items():
                     buckets[account_id, bucket] = buckets.get((account_id, bucket), 0) + change
                 net = moved.setdefault(account_id, [0, position])

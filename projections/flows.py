@@ -24,6 +24,7 @@ from eventsourcing.domain import DomainEventProtocol
 
 from ledger.catalogue import area_of
 from ledger.commands import read_payload
+from ledger.ids import id_text
 from projections.runner import Events
 
 COLUMNS = (
@@ -82,7 +83,7 @@ class FlowsProjection:
         if signed is None:  # pragma: no cover - every ledger event is signed
             return []
         payload = read_payload(signed)
-        if payload["targets"][0] != str(event.originator_id):
+        if payload["targets"][0] != id_text(event.originator_id):
             return []  # the command's rows are written once, on its first aggregate's event
         cmd, body = payload["cmd"], payload["body"]
         if cmd in _OPEN:

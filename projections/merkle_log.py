@@ -15,6 +15,7 @@ from typing import Any
 
 from eventsourcing.domain import DomainEventProtocol
 
+from ledger.ids import id_text
 from ledger.merkle import CompactRange, Tree, event_leaf, perfect_nodes
 from projections.runner import Events
 from projections.sql import Database
@@ -71,7 +72,7 @@ class MerkleProjection:
         for event, position in events:
             index = tree.size
             nodes += tree.append(stored_leaf(event))
-            leaves.append((index, position, str(event.originator_id), event.originator_version))
+            leaves.append((index, position, id_text(event.originator_id), event.originator_version))
         cursor.executemany("INSERT INTO gk_merkle_nodes (level, idx, hash) VALUES (?, ?, ?)", nodes)
         cursor.executemany(
             "INSERT INTO gk_merkle_leaves (idx, notification_id, aggregate_id, version) "

@@ -23,6 +23,7 @@ from typing import Any
 from eventsourcing.domain import DomainEventProtocol
 
 from ledger.commands import read_payload
+from ledger.ids import id_text
 from projections.pending_rows import PendingRows
 from projections.runner import Events
 
@@ -92,7 +93,7 @@ class RecipientsProjection:
         cmd, body = payload["cmd"], payload["body"]
         if cmd not in _FOLLOWED:
             return
-        aggregate = str(event.originator_id)
+        aggregate = id_text(event.originator_id)
         if cmd == "program.open":
             cursor.execute(
                 "INSERT INTO gk_recipient_programs (id, code, category) VALUES (?, ?, ?)",

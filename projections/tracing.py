@@ -56,6 +56,7 @@ from eventsourcing.domain import DomainEventProtocol
 
 from ledger.commands import goods_lines, stock_key
 from ledger.fields import Fields
+from ledger.ids import id_text
 from projections.pending_rows import PendingRows
 from projections.runner import Events, signed_payloads
 
@@ -115,7 +116,7 @@ class TracingProjection:
             cmd = payload["cmd"]
             if not (cmd in INFLOWS or cmd in INTERNAL or cmd in OUTFLOWS or cmd == "correction.record"):
                 continue
-            if payload["targets"][0] != str(event.originator_id):
+            if payload["targets"][0] != id_text(event.originator_id):
                 continue  # a command is traced once, on the event of its first aggregate
             _Step(cursor, pending, lots, position, event.originator_version, payload).run()
         pending.flush()
