@@ -1,7 +1,8 @@
 """The big ledger of benchmarks 4–6: the demo year (``api.demo``) at the scale that gives about
 ``--events`` events, recorded on SQLite through ``Ledger.submit_batch`` in the demo's batches,
 with the demo's disclosure record; then copied, stored record by stored record in log order,
-into a PostgreSQL database (no command is decided again there: the records are the same).
+into a PostgreSQL database (no command is decided again there: the records are the same),
+with the sealed parts' ciphertexts and the subjects' keys.
 
 The demo's commands are signed in a child process while the parent records them, as officials
 sign on their own machines; signing is not what is measured here.
@@ -20,7 +21,8 @@ from eventsourcing.persistence import StoredEvent
 from benchmarks.harness import Progress
 from ledger.application import Ledger
 from ledger.commands import SignedCommand
-from projections.store import database_env
+from projections.sql import Database
+from projections.store import KEYS_TABLE, SEALED_TABLE, database_env
 
 EVENTS_PER_SCALE = 7_530  # events of one demo year at scale 1 (7,106 commands)
 COMMANDS_PER_SCALE = 7_106
@@ -108,4 +110,20 @@ def copy(source: BigLedger, url: str) -> BigLedger:
         origin.close()
         target.close()
     assert stored == source.events, (stored, source.events)
+    _copy_sealed(source.url, url)
     return BigLedger(url, source.scale, stored, source.commands, time.perf_counter() - started)
+
+
+def _copy_sealed(source: str, target: str) -> None:
+    """The sealed parts' ciphertexts and the subjects' keys, as stored: ``verify`` checks that
+    every sealed part a command names is still held."""
+    origin, destination = Database(source), Database(target)
+    try:
+        with origin.read() as rows, destination.transaction() as cursor:
+            for table, columns in ((SEALED_TABLE, ("digest", "subject", "nonce", "ciphertext")),
+                                   (KEYS_TABLE, ("subject", "key", "created_at", "erased_at"))):  # fmt: skip
+                rows.execute(f"SELECT {', '.join(columns)} FROM {table}")
+                cursor.copy_rows(table, columns, rows)
+    finally:
+        origin.close()
+        destination.close()

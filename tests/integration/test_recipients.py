@@ -5,6 +5,7 @@ destroying a person's key while the log keeps verifying."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 from collections.abc import Iterator
 from datetime import date
@@ -300,6 +301,25 @@ def test_an_erased_recipient_is_gone_and_the_books_still_verify(paid: Town, db: 
     assert [a.to_json() for a in accounts(db)] == before
     report = verify(paid.app)
     assert report.ok, report.failure
+
+
+def test_a_deleted_ciphertext_fails_verify_at_the_command_that_names_it(paid: Town, db: Database) -> None:
+    """Tampering with SQL: a sealed part's ciphertext deleted from the sealed store. The log is
+    intact and every signature holds, but the command names personal data that is gone."""
+    assert verify(paid.app).ok
+    records = paid.app.recorder.select_notifications(start=1, limit=10_000)
+    named = [(n, payload) for n in records if (payload := payload_of(json.loads(n.state)["signed"]))["sealed"]]
+    (registered, second) = named[1]  # the second registration's personal data
+    assert second["cmd"] == "recipient.register"
+    with db.transaction() as cursor:
+        cursor.execute("DELETE FROM gk_sealed WHERE digest = ?", (second["sealed"],))
+    report = verify(paid.app)
+    assert report.failure is not None and report.failure.position == registered.id
+    assert report.failure.reason == (
+        f"the command names the sealed part {second['sealed']}, whose ciphertext is not in the "
+        "sealed store: personal data was deleted"
+    )
+    assert report.events == len(records)
 
 
 def test_an_erased_recipient_can_no_longer_be_paid_or_registered_again(paid: Town) -> None:
