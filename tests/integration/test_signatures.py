@@ -90,7 +90,9 @@ def test_another_officials_signature_under_the_recorders_key_id_is_refused(town:
 def test_any_flipped_bit_of_the_signed_bytes_is_refused(town: Town, data: st.DataObject) -> None:
     # The town is shared by the examples: every one of them must leave it untouched.
     envelope = town.recorder.sign("donation.receive", money_donation(), nonce="0" * 32)
-    index = data.draw(st.integers(0, len(envelope.signed) - 1), label="byte")
+    # Drawn without the text's length, which varies with the signing time ("at"): a draw whose
+    # bounds change between examples makes Hypothesis refuse the test as flaky.
+    index = data.draw(st.integers(0, 1 << 16), label="byte") % len(envelope.signed)
     bit = data.draw(st.integers(0, 7), label="bit")
     signed = bytearray(envelope.signed)
     signed[index] ^= 1 << bit
